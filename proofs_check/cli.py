@@ -1,0 +1,196 @@
+"""``steerid``: the command line. Every subcommand takes ``--json`` and then prints one JSON object;
+bad input gives a one-line error on stderr and exit code 2."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from theory.certificate import Certificate, Verdict, to_jsonable
+
+EXIT_BAD_INPUT = 2
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit code 2."""
+
+
+def _load_npy(path: str, name: str) -> np.ndarray:
+    p = Path(path)
+    if not p.is_file():
+        raise CliError(f"{name}: no such file: {path}")
+    try:
+        return np.load(p, allow_pickle=False)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise CliError(f"{name}: {path} holds pickled objects; only plain numeric .npy files are read") from None
+        raise CliError(f"{name}: cannot read {path} as .npy: {exc}") from None
+    except (OSError, EOFError) as exc:
+        raise CliError(f"{name}: cannot read {path} as .npy: {exc}") from None
+
+
+def _emit(obj: dict, as_json: bool, text: str) -> None:
+    if as_json:
+        print(json.dumps(to_jsonable(obj), allow_nan=False))
+    else:
+        print(text)
+
+
+# ---- steerid class ------------------------------------------------------------------------------
+
+
+def class_payload(cert: Certificate) -> dict[str, Any]:
+    """The ``steerid class --json`` object, read off the certificate."""
+    twin = cert.witness.get("orthogonal_twin")
+    return {
+        "theorem": cert.theorem,
+        "verdict": cert.verdict.value,
+        "dim": cert.dim,
+        "rank": cert.rank,
+        "point": cert.witness["point"],
+        "basis": cert.witness["basis"],
+        "orthogonal_twin": None if twin is None else twin,
+        "orthogonal_twin_reason": cert.details.get("twin_reason"),
+        "cosine_range": cert.details.get("cosine_range"),
+        "margin": cert.margin,
+        "tolerance": cert.tolerance,
+        "singular_values": cert.details.get("singular_values"),
+        "ambiguous_singular_values": cert.details.get("ambiguous_singular_values"),
+    }
+
+
+def cmd_class(args: argparse.Namespace) -> int:
+    from theory.linear import class_certificate
+    from theory.softmax_shift import T2C_CLAIM, centre_logits
+
+    L = _load_npy(args.L, "L")
+    v = _load_npy(args.v, "v")
+    if args.channel == "probs":
+        cert = class_certificate(centre_logits(L), v, args.tol, theorem="T2c", claim=T2C_CLAIM)
+    else:
+        cert = class_certificate(L, v, args.tol)
+    payload = class_payload(cert)
+    cr = payload["cosine_range"]
+    lines = [
+        f"theorem      {cert.theorem} ({args.channel} channel)",
+        f"verdict      {cert.verdict.value}",
+        f"rank         {cert.rank} of d = {cert.details['d']}",
+        f"class dim    {cert.dim}",
+        f"margin       {cert.margin:.4g}   (tolerance {cert.tolerance:.3g})",
+        f"|point|      {np.linalg.norm(cert.witness['point']):.6g}  (minimum-norm member L^+ L v)",
+    ]
+    if cert.verdict is Verdict.UNDECIDED:
+        amb = ", ".join(f"{x:.3g}" for x in payload["ambiguous_singular_values"])
+        lines.append(f"undecided    singular values in the grey band: {amb}; pass --tol to decide")
+    elif payload["orthogonal_twin"] is not None:
+        lines.append(f"twin         orthogonal member with |twin| = {np.linalg.norm(payload['orthogonal_twin']):.6g}")
+    else:
+        lines.append(f"twin         none: {payload['orthogonal_twin_reason']}")
+    if cr is not None:
+        opening = "[" if cr["inf_attained"] else "("
+        lines.append(f"cosines      {opening}{cr['inf']:.6g}, {cr['sup']:.6g}]  (cosine of members to v, T1b)")
+    _emit(payload, args.json, "\n".join(lines))
+    return 0
+
+
+# ---- steerid verify / demo ------------------------------------------------------------------------
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .registry import select
+    from .suite import any_violated, run_checks, table
+
+    rows = run_checks(select(args.only), seed=args.seed)
+    if args.json:
+        print(json.dumps({"seed": args.seed, "violated": any_violated(rows),
+                          "results": [{"check": r.check.name, "kind": r.check.kind, "seconds": r.seconds,
+                                       "certificate": r.certificate.to_dict()} for r in rows]},
+                         allow_nan=False))
+    else:
+        print(table(rows))
+    return 1 if any_violated(rows) else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .registry import select
+    from .report import write_report
+    from .suite import any_violated, run_checks, table
+
+    def progress(check, row):
+        if not args.json:
+            print(f"[{row.certificate.theorem:>4}] {check.kind:<7} {row.certificate.verdict.value:<9} "
+                  f"{row.seconds:6.2f}s  {check.name}", file=sys.stderr, flush=True)
+
+    rows = run_checks(select(None), seed=args.seed, progress=progress)
+    out = Path(args.out)
+    paths = write_report(rows, out, args.seed)
+    (out / "timings.json").write_text(json.dumps(
+        [{"theorem": r.certificate.theorem, "check": r.check.name, "seconds": r.seconds} for r in rows], indent=1))
+    if args.json:
+        print(json.dumps({"out": str(out), "report": str(paths["md"]), "violated": any_violated(rows),
+                          "results": [r.certificate.to_dict() for r in rows]}, allow_nan=False))
+    else:
+        print(table(rows))
+        print(f"\nreport: {paths['md']}  certificates: {paths['json']}")
+    return 1 if any_violated(rows) else 0
+
+
+# ---- parser -----------------------------------------------------------------------------------------
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not np.isfinite(x) or x < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite non-negative number, got {text!r}")
+    return x
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2
+        raise CliError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="steerid", description="Verify the (non-)identifiability of steering vectors.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="run every theorem check on the embedded models and write a report")
+    demo.add_argument("--out", default="out", help="output folder (default: out)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--json", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+
+    verify = sub.add_parser("verify", help="run the theorem suite; exit 0 iff nothing is violated")
+    verify.add_argument("--only", default=None, help="comma-separated theorem ids, e.g. T1,T2c")
+    verify.add_argument("--seed", type=int, default=0)
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(func=cmd_verify)
+
+    cls = sub.add_parser("class", help="T1/T2c: the class of v under your readout L")
+    cls.add_argument("L", help="readout matrix (m, d) as .npy")
+    cls.add_argument("v", help="steering vector (d,) as .npy")
+    cls.add_argument("--channel", choices=["logits", "probs"], default="logits")
+    cls.add_argument("--tol", type=_nonneg_float, default=None, help="rank tolerance (default max(m,d) eps s_1)")
+    cls.add_argument("--json", action="store_true")
+    cls.set_defaults(func=cmd_class)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except (CliError, ValueError) as exc:
+        print(f"steerid: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
