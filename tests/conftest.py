@@ -1,0 +1,13 @@
+"""Hypothesis profiles: ``dev`` (fast, random) and ``ci`` (more examples, derandomised).
+
+``ci`` sets no per-example deadline: JAX compiles a function the first time a shape is seen, which
+makes the first example of a test slow in a way that says nothing about the code under test."""
+import os
+
+from hypothesis import settings
+
+import theory  # noqa: F401  (float64 everywhere)
+
+settings.register_profile("dev", max_examples=25)
+settings.register_profile("ci", max_examples=100, derandomize=True, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
