@@ -65,12 +65,12 @@ def class_payload(cert: Certificate) -> dict[str, Any]:
 
 def cmd_class(args: argparse.Namespace) -> int:
     from theory.linear import class_certificate
-    from theory.softmax_shift import T2C_CLAIM, centre_logits
+    from theory.softmax_shift import probs_class_certificate
 
     L = _load_npy(args.L, "L")
     v = _load_npy(args.v, "v")
     if args.channel == "probs":
-        cert = class_certificate(centre_logits(L), v, args.tol, theorem="T2c", claim=T2C_CLAIM)
+        cert = probs_class_certificate(L, v, args.tol)
     else:
         cert = class_certificate(L, v, args.tol)
     payload = class_payload(cert)

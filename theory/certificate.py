@@ -124,6 +124,7 @@ class Certificate:
             "margin": None if self.margin is None else _encode_float(self.margin),
             "tolerance": None if self.tolerance is None else _encode_float(self.tolerance),
             "witness": {k: to_jsonable(v) for k, v in self.witness.items()},
+            "witness_shapes": {k: list(v.shape) for k, v in self.witness.items()},
             "details": to_jsonable(self.details),
         }
 
@@ -133,8 +134,10 @@ class Certificate:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Certificate":
         witness = {}
+        shapes = data.get("witness_shapes", {})
         for k, v in data.get("witness", {}).items():
-            witness[k] = np.array(_decode_nested(v), dtype=np.float64)
+            arr = np.array(_decode_nested(v), dtype=np.float64)
+            witness[k] = arr.reshape(shapes[k]) if k in shapes else arr  # (0, n) needs its shape
         return cls(
             theorem=data["theorem"],
             verdict=Verdict(data["verdict"]),

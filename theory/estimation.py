@@ -13,6 +13,7 @@ import numpy as np
 
 from .certificate import Certificate, Verdict
 from .linear import RESIDUAL_TOL, _undecided, equivalence_class
+from .rank import default_tolerance
 from .validation import as_matrix, as_tolerance, as_vector
 
 
@@ -35,6 +36,9 @@ def probe_class(H: Any, w: Any, tol: float | None = None):
     as_vector("w", w, H.shape[1], against="H")
     if H.shape[0] < 2:
         raise ValueError(f"H must have at least 2 rows (activations) to centre, got {H.shape[0]}")
+    tol = as_tolerance("tol", tol)
+    if tol is None:  # at the scale of H: centring can leave round-off that must not count as rank
+        tol = default_tolerance(H.shape, float(np.linalg.norm(H, 2)))
     return equivalence_class(centred(H), w, tol)
 
 

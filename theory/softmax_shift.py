@@ -13,10 +13,13 @@ import scipy.special
 import sympy
 
 from .certificate import Certificate, Verdict
-from .linear import RESIDUAL_TOL, equivalence_class, _undecided
-from .rank import decide_rank
+from .linear import RESIDUAL_TOL, _undecided, class_certificate, equivalence_class
+from .rank import decide_rank, default_tolerance
 from .residual import behaviour_residual
 from .validation import as_matrix, as_tolerance, as_vector
+
+
+T2C_CLAIM = "probs class of a linear model is v + {u : W u in span(1_V)}, dim d - rank W + [1_V in range W]"
 
 
 def centre_logits(W: Any):
@@ -28,12 +31,28 @@ def centre_logits(W: Any):
     return W - W.mean(axis=0, keepdims=True)
 
 
+def probs_tolerance(W: np.ndarray, tol: float | None) -> float:
+    """Default tolerance for P W: ``max(V, d) * eps * |W|_2``, at the scale of W itself, since
+    centring can leave P W at round-off level (e.g. W = 1 c^T), where a tolerance relative to
+    |P W| would promote round-off to rank."""
+    tol = as_tolerance("tol", tol)
+    return default_tolerance(W.shape, float(np.linalg.norm(W, 2))) if tol is None else tol
+
+
 def probs_class(W: Any, v: Any, tol: float | None = None):
     """The ``probs``-channel class of v for logits ``W (h + v) + b``: ``v + ker(P W)``."""
-    if not isinstance(W, sympy.MatrixBase):
-        W = as_matrix("W", W)
-        as_vector("v", v, W.shape[1], against="W")
-    return equivalence_class(centre_logits(W), v, tol)
+    if isinstance(W, sympy.MatrixBase):
+        return equivalence_class(centre_logits(W), v)
+    W = as_matrix("W", W)
+    as_vector("v", v, W.shape[1], against="W")
+    return equivalence_class(centre_logits(W), v, probs_tolerance(W, tol))
+
+
+def probs_class_certificate(W: Any, v: Any, tol: float | None = None) -> Certificate:
+    """``class_certificate`` of the probs channel (theorem T2c): the class ``v + ker(P W)``."""
+    W = as_matrix("W", W)
+    as_vector("v", v, W.shape[1], against="W")
+    return class_certificate(centre_logits(W), v, probs_tolerance(W, tol), theorem="T2c", claim=T2C_CLAIM)
 
 
 def ones_in_range(W: Any, tol: float | None = None):
@@ -42,11 +61,9 @@ def ones_in_range(W: Any, tol: float | None = None):
         return W.row_join(sympy.ones(W.rows, 1)).rank() == W.rank(), True
     W = as_matrix("W", W)
     a = decide_rank(W, tol, "W")
-    b = decide_rank(np.column_stack([W, np.ones(W.shape[0]) * np.linalg.norm(W, 2) / np.sqrt(W.shape[0])]), tol, "W")
+    scale = float(np.linalg.norm(W, 2)) or 1.0  # the ones column at the scale of W's spectrum
+    b = decide_rank(np.column_stack([W, np.full(W.shape[0], scale / np.sqrt(W.shape[0]))]), tol, "W")
     return b.rank == a.rank, a.certified and b.certified
-
-
-T2C_CLAIM = "probs class of a linear model is v + {u : W u in span(1_V)}, dim d - rank W + [1_V in range W]"
 
 
 def check_t2c(W: Any, v: Any, H: Any, b: Any | None = None, tol: float | None = None, seed: int = 0) -> Certificate:

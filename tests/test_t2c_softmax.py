@@ -1,0 +1,90 @@
+"""T2c: in the probs channel of z = W(h + v) + b the class is v + {u : W u in span(1_V)}, of
+dimension d - rank W + [1_V in range W]; witnesses are re-run through the softmax."""
+import numpy as np
+import scipy.special
+import sympy
+from hypothesis import given
+from hypothesis import strategies as st
+
+from theory.certificate import Verdict
+from theory.softmax_shift import check_t2c, ones_in_range, probs_class
+
+from .strategies import ranked_matrices
+
+
+@st.composite
+def readouts_with_ones(draw, ones: bool):
+    """(V, d) readout of exact rank r whose range does (or does not) contain the all-ones vector."""
+    M = draw(ranked_matrices(max_dim=6, min_rank=1))
+    W = M.L
+    V, d = W.shape
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    one = np.ones(V) / np.sqrt(V)
+    if ones:
+        # put 1 in the range: replace the first left singular direction by 1/sqrt(V)
+        u, s, vt = np.linalg.svd(W)
+        r = M.rank
+        U = u[:, :r].copy()
+        U[:, 0] = one
+        U, _ = np.linalg.qr(U)
+        W = U @ np.diag(s[:r]) @ vt[:r]
+    else:
+        W = W - np.outer(one, one @ W)  # rows sum to zero: range orthogonal to 1
+        if np.linalg.matrix_rank(W) < 1:
+            W = W + np.outer(rng.standard_normal(V) - rng.standard_normal(V).mean(), rng.standard_normal(d))
+            W = W - np.outer(one, one @ W)
+    return W
+
+
+def _probs(W, H, b, w):
+    return scipy.special.softmax((H + w) @ W.T + b, axis=-1)
+
+
+@given(st.data())
+def test_dimension_formula_and_softmax_witness(data):
+    ones = data.draw(st.booleans())
+    W = data.draw(readouts_with_ones(ones))
+    V, d = W.shape
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    v = rng.standard_normal(d)
+    H = rng.standard_normal((4, d))
+    b = rng.standard_normal(V)
+    rank = np.linalg.matrix_rank(W)
+    in_range = np.linalg.matrix_rank(np.column_stack([W, np.ones(V)])) == rank
+    cls = probs_class(W, v)
+    assert cls.dim == d - rank + int(in_range)
+    assert ones_in_range(W)[0] == in_range
+    for _ in range(3):
+        w = cls.member(rng.standard_normal(cls.dim) * 3) if cls.dim else v
+        assert np.allclose(_probs(W, H, b, w), _probs(W, H, b, v), atol=1e-12)
+    cert = check_t2c(W, v, H, b)
+    assert cert.verdict is Verdict.HOLDS and cert.dim == cls.dim
+
+
+def test_witness_moves_logits_by_a_constant_when_one_is_in_range():
+    W = np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 0.0], [1.0, -1.0, 0.0], [1.0, 0.0, -1.0]])  # column 0 = 1
+    v = np.array([0.3, -0.2, 0.5])
+    cls = probs_class(W, v)
+    assert cls.dim == 3 - 3 + 1
+    w = cls.member([2.0])
+    shift = W @ (w - v)
+    assert np.allclose(shift, shift[0]) and abs(shift[0]) > 1.0  # logits moved, probs did not
+
+
+def test_probs_class_is_larger_than_logits_class_exactly_by_the_ones_term():
+    W = sympy.Matrix([[1, 2], [1, 3], [1, 5]])
+    v = sympy.Matrix([1, 1])
+    assert probs_class(W, v).dim == 1  # 1 = column 0: logits class is {v}, probs class a line
+    W2 = sympy.Matrix([[1, -1], [0, 1], [-1, 0]])  # rows sum to 0
+    assert probs_class(W2, v).dim == 0
+
+
+def test_probs_witness_moves_the_logits_but_not_the_probabilities():
+    """The extra probs-class direction is invisible only through the softmax: the logits move."""
+    W = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]])
+    v = np.array([1.0, 1.0])
+    cls = probs_class(W, v)
+    w = cls.member([1.0])
+    assert not np.allclose(W @ w, W @ v)  # logits differ ...
+    H = np.zeros((1, 2))
+    assert np.allclose(_probs(W, H, 0, w), _probs(W, H, 0, v))  # ... the softmax does not see it
