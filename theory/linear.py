@@ -499,10 +499,10 @@ def class_certificate(L: Any, v: Any, tol: float | None = None, theorem: str = "
         details["cosine_range"] = {"inf": lo, "sup": hi, "inf_attained": attained}
     else:
         details["cosine_range"] = None
-    scale = max(float(cls.decision.singular_values[0]) if cls.decision.n else 0.0, 1.0)
-    kernel_residual = float(np.linalg.norm(Lf @ cls.basis)) / scale if cls.dim else 0.0
-    details["kernel_residual"] = kernel_residual
-    ok = kernel_residual <= 1e-10
+    s1 = float(cls.decision.singular_values[0]) if cls.decision.n else 0.0
+    kernel_residual = float(np.linalg.norm(Lf @ cls.basis, 2)) / (s1 or 1.0) if cls.dim else 0.0
+    details["kernel_residual"] = kernel_residual  # |L basis|_2 / s_1: the largest dropped singular value
+    ok = kernel_residual <= allowed_residual(cls)
     return Certificate(theorem=theorem, verdict=Verdict.HOLDS if ok else Verdict.VIOLATED, claim=claim,
                        dim=cls.dim, rank=cls.rank, margin=cls.decision.margin,
                        tolerance=cls.decision.tolerance, witness=witness, details=details)
