@@ -30,7 +30,7 @@ def random_rational_matrix(rng: np.random.Generator, m: int, d: int, rank: int) 
 
 
 @check("T1", EXACT, "exact class of rational readouts, every rank, d = 1..4")
-def exact_t1(seed: int = 0) -> Certificate:
+def exact_t1(seed: int = 0, class_fn=equivalence_class) -> Certificate:
     """For rational L of every rank r <= d <= 4: L * basis == 0, dim = d - r, the point lies in the
     row space (L^+ L point == point) with L point == L v, and float64 agrees with the exact answer."""
     rng = np.random.default_rng(seed)
@@ -40,7 +40,7 @@ def exact_t1(seed: int = 0) -> Certificate:
             m = int(rng.integers(max(r, 1), d + 3))
             L = random_rational_matrix(rng, m, d, r)
             v = sympy.Matrix(rng.integers(-4, 5, size=d).tolist())
-            cls = equivalence_class(L, v)
+            cls = class_fn(L, v)
             kernel_ok = (L * cls.basis).is_zero_matrix and cls.dim == d - r and cls.rank == r
             same_readout = (L * (cls.point - v)).is_zero_matrix
             row_space = (cls.basis.T * cls.point).is_zero_matrix  # point orthogonal to ker L
@@ -56,25 +56,32 @@ def exact_t1(seed: int = 0) -> Certificate:
     )
 
 
-def _symbolic_split(n_row: int = 2, n_ker: int = 2):
-    """v = p + k with p (row-space part) and k (kernel part) orthogonal, entries positive symbols."""
-    p_syms = sympy.symbols(f"p1:{n_row + 1}", real=True)
-    k_syms = sympy.symbols(f"k1:{n_ker + 1}", real=True)
-    p = sympy.Matrix(list(p_syms) + [0] * n_ker)
-    k = sympy.Matrix([0] * n_row + list(k_syms))
-    return p, k
+def _symbolic_split():
+    """v = p + k with p = (p1, p2, 0, 0) (row-space part) and k = (0, 0, k1, k2) (kernel part): by
+    rotation invariance this is the general position of two orthogonal vectors."""
+    p1, p2, k1, k2 = sympy.symbols("p1 p2 k1 k2", positive=True)
+    return sympy.Matrix([p1, p2, 0, 0]), sympy.Matrix([0, 0, k1, k2])
+
+
+def _sq(x):
+    return (x.T * x)[0, 0]
+
+
+def _twin_coefficient(v, k):
+    """T1a: v_perp = v - (|v|^2 / |k|^2) k."""
+    return _sq(v) / _sq(k)
 
 
 @check("T1a", EXACT, "orthogonal twin: inner product and norm identity for symbolic vectors")
-def exact_t1a(seed: int = 0) -> Certificate:
+def exact_t1a(seed: int = 0, coefficient=_twin_coefficient) -> Certificate:
     """With v = p + k, p orthogonal to k: <v_perp, v> == 0 and |v_perp|^2 == |v|^2 |p|^2 / |k|^2
-    identically; plus a rational instance through ``orthogonal_twin``."""
+    identically, where v_perp = v - coefficient(v, k) k; plus a rational instance through
+    ``orthogonal_twin``."""
     p, k = _symbolic_split()
     v = p + k
-    sq = lambda x: (x.T * x)[0, 0]
-    twin = v - (sq(v) / sq(k)) * k
+    twin = v - coefficient(v, k) * k
     inner = sympy.simplify((twin.T * v)[0, 0])
-    norm_gap = sympy.simplify(sq(twin) - sq(v) * sq(p) / sq(k))
+    norm_gap = sympy.simplify(_sq(twin) - _sq(v) * _sq(p) / _sq(k))
     L = sympy.Matrix([[1, 2, 0, 1], [0, 1, 1, 0]])
     vr = sympy.Matrix([1, -1, 2, 3])
     tw = orthogonal_twin(L, vr)
@@ -88,20 +95,31 @@ def exact_t1a(seed: int = 0) -> Certificate:
     )
 
 
+def _t1b_infimum(p, k):
+    """T1b: inf cos = -|k| / |v| with |v|^2 = |p|^2 + |k|^2."""
+    return -sympy.sqrt(_sq(k)) / sympy.sqrt(_sq(p) + _sq(k))
+
+
 @check("T1b", EXACT, "cosine along the ray: derivative sign and limit, symbolic")
-def exact_t1b(seed: int = 0) -> Certificate:
-    """cos(s) = (P - s K) / (sqrt(P + K^2) sqrt(P + s^2)) with P = |v_id|^2 > 0, K = |k| > 0:
-    d cos/ds = -P (K + s) / (sqrt(P+K^2) (P + s^2)^(3/2)) < 0 for s >= 0, and cos -> -K/sqrt(P+K^2)."""
-    P, K, s = sympy.symbols("P K s", positive=True)
-    cos = (P - s * K) / (sympy.sqrt(P + K**2) * sympy.sqrt(P + s**2))
+def exact_t1b(seed: int = 0, infimum=_t1b_infimum) -> Certificate:
+    """With v = p + k (p = v_id, k the kernel part; after a rotation p = (a, 0), k = (0, b)) and
+    w(s) = p - s k/|k|: the cosine of w(s) to v,
+    computed from the vectors, has derivative -|p|^2 (|k| + s) / (|v| (|p|^2 + s^2)^(3/2)) < 0 for
+    s >= 0 and tends to the infimum as s -> oo."""
+    a, b, s = sympy.symbols("a b s", positive=True)
+    p, k = sympy.Matrix([a, 0]), sympy.Matrix([0, b])  # general position up to a rotation of span(p, k)
+    v = p + k
+    w = p - s * k / sympy.sqrt(_sq(k))
+    cos = (w.T * v)[0, 0] / (sympy.sqrt(_sq(w)) * sympy.sqrt(_sq(v)))
     deriv = sympy.simplify(sympy.diff(cos, s))
-    expected = -P * (K + s) / (sympy.sqrt(P + K**2) * (P + s**2) ** sympy.Rational(3, 2))
+    P, K = _sq(p), sympy.sqrt(_sq(k))
+    expected = -P * (K + s) / (sympy.sqrt(_sq(v)) * (P + s**2) ** sympy.Rational(3, 2))
     deriv_ok = sympy.simplify(deriv - expected) == 0
     limit = sympy.limit(cos, s, sympy.oo)
-    limit_ok = sympy.simplify(limit + K / sympy.sqrt(P + K**2)) == 0
+    limit_ok = sympy.simplify(limit - infimum(p, k)) == 0
     L = sympy.Matrix([[1, 1, 0]])
-    v = sympy.Matrix([1, 0, 1])
-    lo, hi, attained = cosine_range(L, v)
+    vr = sympy.Matrix([1, 0, 1])
+    lo, hi, attained = cosine_range(L, vr)
     # k = (1/2, -1/2, 1), |k|^2 = 3/2, |v|^2 = 2: inf = -sqrt(3)/2
     inst = sympy.simplify(lo + sympy.sqrt(3) / 2) == 0 and hi == 1 and attained is False
     ok = bool(deriv_ok and limit_ok and inst)
@@ -111,14 +129,17 @@ def exact_t1b(seed: int = 0) -> Certificate:
     )
 
 
+def _softmax(xs):
+    return [sympy.exp(x) / sum(sympy.exp(y) for y in xs) for x in xs]
+
+
 @check("T2c", EXACT, "softmax shift invariance and the dimension formula, exact")
-def exact_t2c(seed: int = 0) -> Certificate:
+def exact_t2c(seed: int = 0, normaliser=_softmax) -> Certificate:
     """softmax(z + c 1) == softmax(z) symbolically (V = 3), and d - rank W + [1 in range W] equals
     the exact class dimension for a W with 1 in its range and one without."""
     z = sympy.symbols("z1:4", real=True)
     c = sympy.Symbol("c", real=True)
-    soft = lambda xs: [sympy.exp(x) / sum(sympy.exp(y) for y in xs) for x in xs]
-    diffs = [sympy.simplify(a - b) for a, b in zip(soft([x + c for x in z]), soft(list(z)))]
+    diffs = [sympy.simplify(a - b) for a, b in zip(normaliser([x + c for x in z]), normaliser(list(z)))]
     from theory.softmax_shift import ones_in_range, probs_class
 
     cases = []
@@ -138,7 +159,7 @@ def exact_t2c(seed: int = 0) -> Certificate:
 
 
 @check("T4", EXACT, "score invariance on rational activations, exact")
-def exact_t4(seed: int = 0) -> Certificate:
+def exact_t4(seed: int = 0, move_bias: bool = True) -> Certificate:
     """Rational activations H of centred rank 2 in d = 4: every u in ker(H_c) with the bias moved by
     -<u, mean h> leaves every score identical, exactly; dim = d - rank Cov(H) = 2."""
     H = sympy.Matrix([[1, 0, 2, 1], [2, 1, 3, 1], [0, 1, 1, 1], [1, 2, 2, 1]])
@@ -150,7 +171,7 @@ def exact_t4(seed: int = 0) -> Certificate:
     kernel = Hc.nullspace()
     diffs = []
     for u in kernel:
-        new = H * (w + u) + sympy.ones(H.rows, 1) * (b - (mean * u)[0, 0])
+        new = H * (w + u) + sympy.ones(H.rows, 1) * (b - (mean * u)[0, 0] * int(move_bias))
         diffs.append((new - (H * w + sympy.ones(H.rows, 1) * b)).applyfunc(sympy.simplify))
     cov_rank = (Hc.T * Hc).rank()
     ok = all(dd.is_zero_matrix for dd in diffs) and len(kernel) == H.cols - cov_rank and cls.dim == len(kernel)
