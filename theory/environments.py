@@ -1,0 +1,95 @@
+"""T6: several environments. Equivalence in every environment intersects the classes:
+linearly ``[v] = v + intersection_e ker L_e = v + ker [L_1; ...; L_E]``, so v is identifiable iff the
+stacked readout has rank d. Generic readouts of ranks r_e reach rank ``min(d, sum_e r_e)``, so with
+equal ranks r, ``ceil(d / r)`` environments are needed. Exact symmetries (T2) lie in every ker L_e
+and survive any number of environments.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import sympy
+
+from .certificate import Certificate, Verdict
+from .linear import _undecided, equivalence_class
+from .validation import as_matrix, as_vector
+
+
+def environments_needed(d: int, r: int) -> int:
+    """ceil(d / r): generic environments of readout rank r needed to identify v in R^d."""
+    for name, x in (("d", d), ("r", r)):
+        if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
+            raise ValueError(f"{name} must be a positive int, got {x!r}")
+    if r > d:
+        raise ValueError(f"r must be at most d = {d} (a readout of R^d has rank <= d), got {r}")
+    return math.ceil(d / r)
+
+
+def stack_readouts(readouts: Sequence[Any]):
+    """[L_1; ...; L_E]: numeric (float64) or exact (all sympy) readouts sharing d columns."""
+    if isinstance(readouts, (np.ndarray, sympy.MatrixBase)) or len(readouts) == 0:
+        raise ValueError("readouts must be a non-empty list of (m_e, d) matrices, one per environment")
+    if all(isinstance(L, sympy.MatrixBase) for L in readouts):
+        d = readouts[0].cols
+        for i, L in enumerate(readouts):
+            if L.cols != d:
+                raise ValueError(f"readouts[{i}] must have {d} columns, got {L.cols}")
+        return sympy.Matrix.vstack(*readouts)
+    mats = [as_matrix(f"readouts[{i}]", L) for i, L in enumerate(readouts)]
+    d = mats[0].shape[1]
+    for i, L in enumerate(mats):
+        if L.shape[1] != d:
+            raise ValueError(f"readouts[{i}] must have {d} columns (as readouts[0]), got {L.shape[1]}")
+    return np.vstack(mats)
+
+
+def multi_environment_class(readouts: Sequence[Any], v: Any, tol: float | None = None):
+    """The class of v under every environment at once: ``v + ker [L_1; ...; L_E]`` (T1 on the stack)."""
+    return equivalence_class(stack_readouts(readouts), v, tol)
+
+
+T6_CLAIM = "v is identifiable from these environments: rank [L_1; ...; L_E] = d (class v + intersection of ker L_e)"
+
+
+def check_t6(readouts: Sequence[Any], v: Any, tol: float | None = None) -> Certificate:
+    """Certificate for identifiability of v from the environments' readouts.
+
+    holds: the stacked rank is d (v identifiable); witness ``recovered``, v re-solved from the
+    stacked behaviour ``y_e = L_e v`` by least squares, with its error. violated: a common null
+    direction u (in every ker L_e) is the witness, re-verified environment by environment: v and
+    ``v + u`` give the same behaviour everywhere. undecided: the stacked rank is not certified."""
+    L = stack_readouts(readouts)
+    d = L.shape[1]
+    vf = as_vector("v", v, d, against="the readouts")
+    cls = equivalence_class(L, vf, tol)
+    if not cls.certified:
+        return _undecided("T6", T6_CLAIM, cls)
+    mats = [np.asarray(R, dtype=float) for R in readouts]
+    ranks = [equivalence_class(R, vf, tol).rank for R in mats]
+    details = {"environments": len(mats), "ranks": ranks, "stacked_rank": cls.rank, "d": d,
+               "sum_of_ranks": int(sum(ranks))}
+    if cls.dim == 0:
+        y = L @ vf
+        recovered = np.linalg.lstsq(L, y, rcond=None)[0]
+        err = float(np.linalg.norm(recovered - vf) / max(np.linalg.norm(vf), 1.0))
+        details["recovery_error"] = err
+        return Certificate(theorem="T6", verdict=Verdict.HOLDS, claim=T6_CLAIM, dim=0, rank=cls.rank,
+                           margin=cls.decision.margin, tolerance=cls.decision.tolerance,
+                           witness={"v": vf, "recovered": recovered}, details=details)
+    u = cls.basis[:, 0]
+    per_env = [float(np.linalg.norm(R @ u)) / max(float(np.linalg.norm(R, 2)), 1e-300) for R in mats]
+    details["witness_readout_change_per_environment"] = per_env
+    return Certificate(theorem="T6", verdict=Verdict.VIOLATED, claim=T6_CLAIM, dim=cls.dim, rank=cls.rank,
+                       margin=cls.decision.margin, tolerance=cls.decision.tolerance,
+                       witness={"v": vf, "common_null_direction": u, "equivalent": vf + u}, details=details)
+
+
+def identifiable_fraction(d: int, rank: int, n_env: int, trials: int, rng: np.random.Generator) -> float:
+    """Fraction of draws of n_env Gaussian readouts of rank ``rank`` whose stack has rank d."""
+    hits = 0
+    for _ in range(trials):
+        mats = [rng.standard_normal((rank, rank)) @ rng.standard_normal((rank, d)) for _ in range(n_env)]
+        hits += int(equivalence_class(np.vstack(mats), np.ones(d)).dim == 0)
+    return hits / trials
