@@ -2,31 +2,44 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+CORE   := $(VENV)/.installed-core
+DEV    := $(VENV)/.installed-dev
 HYPOTHESIS_PROFILE ?= ci
 OUT    ?= out
 
-.PHONY: demo test verify bench clean
+.PHONY: demo test verify bench figures docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+$(CORE): $(PY) pyproject.toml
+	$(PY) -m pip install --quiet -e .
+	touch $(CORE)
 
-demo: $(STAMP)
+$(DEV): $(CORE)
+	$(PY) -m pip install --quiet -e '.[test,docs]'
+	touch $(DEV)
+
+demo: $(CORE)
 	$(VENV)/bin/steerid demo --out $(OUT)
 
-verify: $(STAMP)
+verify: $(CORE)
 	$(VENV)/bin/steerid verify
 
-test: $(STAMP)
-	HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(PY) -m pytest -n 2 tests
+# the test suite, every code block of the docs and README, then the strict docs build
+test: $(DEV)
+	HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(PY) -m pytest -n 2 --markdown-docs tests docs README.md
+	$(MAKE) docs
 
-bench: $(STAMP)
+figures: $(CORE)
+	$(VENV)/bin/steerid figures --out docs/figures
+
+docs: $(DEV) figures
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+bench: $(CORE)
 	$(PY) bench/fisher.py
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis site docs/figures

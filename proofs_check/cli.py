@@ -139,6 +139,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 1 if any_violated(rows) else 0
 
 
+def cmd_figures(args: argparse.Namespace) -> int:
+    from .registry import THEOREMS, load_all
+    from .report import FIGURE_MAKERS
+
+    load_all()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    made = []
+    for theorem in THEOREMS:
+        for make in FIGURE_MAKERS.get(theorem, []):
+            for path, caption in make(args.seed, out):
+                made.append({"theorem": theorem, "path": str(path), "caption": caption})
+                if not args.json:
+                    print(f"[{theorem:>4}] {path}")
+    if args.json:
+        print(json.dumps({"out": str(out), "figures": made}))
+    return 0
+
+
 # ---- parser -----------------------------------------------------------------------------------------
 
 
@@ -172,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--seed", type=int, default=0)
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(func=cmd_verify)
+
+    figs = sub.add_parser("figures", help="draw every figure of the report (used by the docs)")
+    figs.add_argument("--out", default="docs/figures")
+    figs.add_argument("--seed", type=int, default=0)
+    figs.add_argument("--json", action="store_true")
+    figs.set_defaults(func=cmd_figures)
 
     cls = sub.add_parser("class", help="T1/T2c: the class of v under your readout L")
     cls.add_argument("L", help="readout matrix (m, d) as .npy")
