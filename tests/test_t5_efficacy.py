@@ -92,3 +92,16 @@ def test_perturbation_bad_input():
         orthogonal_perturbations(np.zeros(4), 1.0, 3, rng)
     with pytest.raises(ValueError, match="n must be a positive int"):
         orthogonal_perturbations(np.ones(4), 1.0, 0, rng)
+
+
+def test_transformer_first_order_law_holds_at_small_rho_and_breaks_as_rho_grows():
+    """On tiny-ln the measured ratios (running the model) follow the Beta law at rho = 0.05; the
+    KS distance to the first-order law grows with rho."""
+    from proofs_check.checks.efficacy_transformer import numeric_t5_transformer
+
+    cert = numeric_t5_transformer(0)
+    assert cert.verdict is Verdict.HOLDS
+    ks = [row["ks_statistic"] for row in cert.details["by_rho"]]
+    assert [row["rho"] for row in cert.details["by_rho"]] == [0.05, 0.5, 1.0, 2.0]
+    assert ks[-1] > 3 * ks[0] and ks[-1] > ks[1]
+    assert not cert.details["by_rho"][-1]["first_order_law_accepted"]
