@@ -139,6 +139,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 1 if any_violated(rows) else 0
 
 
+def cmd_recover(args: argparse.Namespace) -> int:
+    from .cli_recover import RUNNERS
+
+    payload, text = RUNNERS[args.kind](args, _load_npy)
+    payload = {"recover": args.kind, **payload}
+    _emit(payload, args.json, text)
+    return 0
+
+
 def cmd_figures(args: argparse.Namespace) -> int:
     from .registry import THEOREMS, load_all
     from .report import FIGURE_MAKERS
@@ -198,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     figs.add_argument("--json", action="store_true")
     figs.set_defaults(func=cmd_figures)
 
+    from .cli_recover import add_parser as add_recover
+
+    add_recover(sub, _Parser, _nonneg_float)
+
     cls = sub.add_parser("class", help="T1/T2c: the class of v under your readout L")
     cls.add_argument("L", help="readout matrix (m, d) as .npy")
     cls.add_argument("v", help="steering vector (d,) as .npy")
@@ -211,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.command == "recover":
+            return cmd_recover(args)
         return args.func(args)
     except (CliError, ValueError) as exc:
         print(f"steerid: error: {exc}", file=sys.stderr)
