@@ -82,7 +82,8 @@ def test_check_t1_holds_and_reruns_behaviour(data):
 
     def behaviour(w):
         calls.append(w)
-        return np.tanh(M.L @ w)  # any function of L v: T1's hypothesis
+        z = M.L @ w
+        return z + 0.1 * z**3  # an injective function of L v: T1's hypothesis (tanh would saturate)
 
     cert = check_t1(M.L, v, behaviour=behaviour)
     assert cert.verdict is Verdict.HOLDS

@@ -2,7 +2,7 @@
 
 - ``basis_pursuit(A, y)``: min |a|_1 subject to A a = y, as the linear program
   min 1^T (a+ + a-) s.t. [A, -A] (a+, a-) = y, a+- >= 0 (scipy ``linprog``, HiGHS).
-- ``l1_uniqueness_certificate(A, a)``: a is the *unique* l1 minimiser with behaviour A a iff A_S is
+- ``dual_certificate(A, a)`` / ``bp_recovery_certificate(A, a)``: a is the *unique* l1 minimiser with behaviour A a iff A_S is
   injective and some w has ``A_S^T w = sign(a_S)`` and ``|A_{S^c}^T w|_inf < 1`` (Fuchs 2004; Zhang,
   Yin & Cheng 2015); the least such sup-norm comes from one LP, and ``1 - it`` is the margin.
 - ``null_space_property(A, k)``: NSP(k) holds iff ``|n_S|_1 < |n_{S^c}|_1`` for every nonzero n in

@@ -13,7 +13,7 @@ import numpy as np
 import sympy
 
 from .certificate import Certificate, Verdict
-from .linear import _undecided, equivalence_class
+from .linear import undecided_certificate, equivalence_class
 from .validation import as_matrix, as_vector
 
 
@@ -65,7 +65,7 @@ def check_t6(readouts: Sequence[Any], v: Any, tol: float | None = None) -> Certi
     vf = as_vector("v", v, d, against="the readouts")
     cls = equivalence_class(L, vf, tol)
     if not cls.certified:
-        return _undecided("T6", T6_CLAIM, cls)
+        return undecided_certificate("T6", T6_CLAIM, cls, "the stacked readout [L_1; ...; L_E]")
     mats = [np.asarray(R, dtype=float) for R in readouts]
     ranks = [equivalence_class(R, vf, tol).rank for R in mats]
     details = {"environments": len(mats), "ranks": ranks, "stacked_rank": cls.rank, "d": d,

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .certificate import Certificate, Verdict
-from .linear import RESIDUAL_TOL, _undecided, equivalence_class
+from .linear import RESIDUAL_TOL, undecided_certificate, equivalence_class
 from .rank import default_tolerance
 from .validation import as_matrix, as_tolerance, as_vector
 
@@ -59,7 +59,7 @@ def check_t4(H: Any, w: Any, b: float = 0.0, tol: float | None = None, seed: int
     wf = as_vector("w", w, H.shape[1], against="H")
     cls = probe_class(H, wf, as_tolerance("tol", tol))
     if not cls.certified:
-        return _undecided("T4", T4_CLAIM, cls)
+        return undecided_certificate("T4", T4_CLAIM, cls, "the centred activations H_c")
     rng = np.random.default_rng(seed)
     scores = probe_scores(H, wf, b)
     scale = max(1.0, float(np.linalg.norm(scores)))

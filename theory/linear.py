@@ -296,7 +296,8 @@ def ray_member(cls: EquivalenceClass, s: float) -> np.ndarray:
 # Certificates
 
 
-def _undecided(theorem: str, claim: str, cls: EquivalenceClass) -> Certificate:
+def undecided_certificate(theorem: str, claim: str, cls: EquivalenceClass, matrix: str = "L") -> Certificate:
+    """The certificate of a check whose rank decision on ``matrix`` was not certified."""
     return Certificate(
         theorem=theorem,
         verdict=Verdict.UNDECIDED,
@@ -305,7 +306,8 @@ def _undecided(theorem: str, claim: str, cls: EquivalenceClass) -> Certificate:
         rank=cls.rank,
         margin=cls.decision.margin,
         tolerance=cls.decision.tolerance,
-        details={"reason": "rank of L not certified: singular values in the grey band", **cls.decision.summary()},
+        details={"reason": f"rank of {matrix} not certified: singular values in the grey band",
+                 **cls.decision.summary()},
     )
 
 
@@ -338,7 +340,7 @@ def check_t1(
     vf = as_vector("v", v, Lf.shape[1], against="L")
     cls = _numeric_class(Lf, vf, as_tolerance("tol", tol))
     if not cls.certified:
-        return _undecided("T1", T1_CLAIM, cls)
+        return undecided_certificate("T1", T1_CLAIM, cls)
     B = _behaviour_of(Lf, behaviour)
     rng = np.random.default_rng(seed)
     scale = max(1.0, float(np.linalg.norm(vf)))
@@ -387,7 +389,7 @@ def check_t1a(L: Any, v: Any, behaviour: Behaviour | None = None, tol: float | N
     vf = as_vector("v", v, Lf.shape[1], against="L")
     cls = _numeric_class(Lf, vf, as_tolerance("tol", tol))
     if not cls.certified:
-        return _undecided("T1a", T1A_CLAIM, cls)
+        return undecided_certificate("T1a", T1A_CLAIM, cls)
     B = _behaviour_of(Lf, behaviour)
     b_v, b_0 = np.asarray(B(vf)), np.asarray(B(np.zeros_like(vf)))
     nv = float(np.linalg.norm(vf))
@@ -433,7 +435,7 @@ def check_t1b(L: Any, v: Any, behaviour: Behaviour | None = None, tol: float | N
     vf = as_vector("v", v, Lf.shape[1], against="L")
     cls = _numeric_class(Lf, vf, as_tolerance("tol", tol))
     if not cls.certified:
-        return _undecided("T1b", T1B_CLAIM, cls)
+        return undecided_certificate("T1b", T1B_CLAIM, cls)
     lo, hi, attained = cosine_range(Lf, vf, tol)
     B = _behaviour_of(Lf, behaviour)
     b_v, b_0 = np.asarray(B(vf)), np.asarray(B(np.zeros_like(vf)))

@@ -13,7 +13,7 @@ import scipy.special
 import sympy
 
 from .certificate import Certificate, Verdict
-from .linear import RESIDUAL_TOL, _undecided, class_certificate, equivalence_class
+from .linear import RESIDUAL_TOL, undecided_certificate, class_certificate, equivalence_class
 from .rank import decide_rank, default_tolerance
 from .residual import behaviour_residual
 from .validation import as_matrix, as_tolerance, as_vector
@@ -79,11 +79,11 @@ def check_t2c(W: Any, v: Any, H: Any, b: Any | None = None, tol: float | None = 
     tol = as_tolerance("tol", tol)
     cls = probs_class(W, vf, tol)
     if not cls.certified:
-        return _undecided("T2c", T2C_CLAIM, cls)
+        return undecided_certificate("T2c", T2C_CLAIM, cls, "P W")
     rank_w = decide_rank(W, tol, "W")
     in_range, in_range_certified = ones_in_range(W, tol)
     if not (rank_w.certified and in_range_certified):
-        return _undecided("T2c", T2C_CLAIM, cls)
+        return undecided_certificate("T2c", T2C_CLAIM, cls, "P W")
     predicted = W.shape[1] - rank_w.rank + int(in_range)
 
     def probs(w: np.ndarray) -> np.ndarray:

@@ -1,0 +1,96 @@
+"""T9: cross-layer consistency. One concept steered at layers l_1..l_K with vectors tied by known
+maps ``v_j = T_j v`` (T_j = I when the same vector is added; a propagation Jacobian otherwise), its
+behaviour observed for each: locally the class is ``v + intersection_j ker(J_{l_j} T_j)``, and v is
+identifiable iff the stacked ``[J_{l_1} T_1; ...; J_{l_K} T_K]`` has rank d.
+
+Each J_{l_j} enters through its square-root factor R_j (``R_j^T R_j = J_j^T J_j``, from
+``theory.jacobian.square_root_factor``), so the stack ``[R_j T_j]_j`` has exactly the singular values
+of the full stacked Jacobian and the condition number is never squared. Symmetries shared by every
+layer (T2a's all-ones direction, which every T_j fixes) survive any number of layers.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.linalg
+
+from .certificate import Certificate, Verdict
+from .jacobian import LocalProblem, square_root_factor
+from .rank import decide_rank_from_singular_values
+from .validation import as_float_array, as_tolerance
+
+
+T9_CLAIM = "v is locally identifiable from its behaviour at these layers: rank [J_l T_l]_l = d"
+
+
+def _ones_image(factor: np.ndarray) -> float:
+    d = factor.shape[1]
+    return float(np.linalg.norm(factor @ (np.ones(d) / np.sqrt(d))))
+
+
+def layer_factors(problems: Sequence[LocalProblem], v: Any, channel: str,
+                  transfers: Sequence[Any] | None = None) -> tuple[list[np.ndarray], int]:
+    """The blocks ``R_j T_j`` (k_j x d) for steering ``T_j v`` at each problem's layer, and the number
+    of rows of the full stacked Jacobian (for the default tolerance)."""
+    if isinstance(problems, LocalProblem) or len(problems) == 0:
+        raise ValueError("problems must be a non-empty list of LocalProblems, one per layer")
+    d = problems[0].d
+    for i, p in enumerate(problems):
+        if not isinstance(p, LocalProblem):
+            raise ValueError(f"problems[{i}] must be a LocalProblem, got {type(p).__name__}")
+        if p.d != d:
+            raise ValueError(f"problems[{i}] has stream width {p.d}, expected {d} (as problems[0])")
+    vec = problems[0].vector(v)
+    if transfers is None:
+        transfers = [np.eye(d)] * len(problems)
+    if len(transfers) != len(problems):
+        raise ValueError(f"transfers must have one (d, d) matrix per layer: {len(problems)}, got {len(transfers)}")
+    blocks, rows = [], 0
+    for i, (p, T) in enumerate(zip(problems, transfers)):
+        T = as_float_array(f"transfers[{i}]", T, 2)
+        if T.shape != (d, d):
+            raise ValueError(f"transfers[{i}] must have shape ({d}, {d}), got {T.shape}")
+        blocks.append(square_root_factor(p, T @ vec, channel) @ T)
+        rows += p.n_rows(channel)
+    return blocks, rows
+
+
+def check_t9(problems: Sequence[LocalProblem], v: Any, channel: str, transfers: Sequence[Any] | None = None,
+             tol: float | None = None) -> Certificate:
+    """Certificate for local identifiability of v from its behaviour at several layers.
+
+    holds: the stack has certified rank d. violated: a common null direction is the witness (it is
+    in ker(J_l T_l) for every layer: the details list |R_l T_l u| per layer); an exact symmetry is
+    named when the all-ones direction is in every layer's null space. undecided: the stacked rank is
+    not certified. Details: the rank of each layer alone and of the stack."""
+    tol = as_tolerance("tol", tol)
+    layer_blocks, rows = layer_factors(problems, v, channel, transfers)
+    stack = np.vstack(layer_blocks)
+    d = stack.shape[1]
+    _, s, vt = scipy.linalg.svd(stack, full_matrices=True)
+    s = np.concatenate([s, np.zeros(max(0, d - s.size))])[:d]
+    decision = decide_rank_from_singular_values(s, (rows, d), tol)
+    per_layer = []
+    for p, block in zip(problems, layer_blocks):
+        sv = np.concatenate([scipy.linalg.svdvals(block), np.zeros(d)])[:d]
+        per_layer.append(decide_rank_from_singular_values(sv, (p.n_rows(channel), d), tol).rank)
+    null_dim = d - decision.rank
+    vec = problems[0].vector(v)
+    ones_images = [_ones_image(b) for b in layer_blocks]
+    symmetries = ["layernorm-mean"] if null_dim and max(ones_images) <= decision.tolerance else []
+    details = {"channel": channel, "layers": [p.meta.get("layer") for p in problems],
+               "rank_per_layer": per_layer, "stacked_rank": decision.rank, "d": d, "symmetries": symmetries,
+               "ones_image_per_layer": ones_images, **decision.summary()}
+    common = dict(theorem="T9", claim=T9_CLAIM, dim=null_dim, rank=decision.rank, margin=decision.margin,
+                  tolerance=decision.tolerance)
+    if not decision.certified:
+        return Certificate(verdict=Verdict.UNDECIDED, witness={"v": vec}, details=details, **common)
+    if null_dim == 0:
+        return Certificate(verdict=Verdict.HOLDS, witness={"v": vec}, details=details, **common)
+    null_basis = vt[decision.rank:].T
+    u = null_basis[:, 0]
+    details["witness_image_per_layer"] = [float(np.linalg.norm(b @ u)) for b in layer_blocks]
+    return Certificate(verdict=Verdict.VIOLATED, witness={"v": vec, "common_null_direction": u,
+                                                          "null_basis": null_basis},
+                       details=details, **common)
