@@ -64,7 +64,7 @@ def class_payload(cert: Certificate) -> dict[str, Any]:
 
 
 def cmd_class(args: argparse.Namespace) -> int:
-    from theory.linear import class_certificate
+    from theory.linear_checks import class_certificate
     from theory.softmax_shift import probs_class_certificate
 
     L = _load_npy(args.L, "L")
@@ -170,13 +170,13 @@ def cmd_figures(args: argparse.Namespace) -> int:
 # ---- parser -----------------------------------------------------------------------------------------
 
 
-def _nonneg_float(text: str) -> float:
+def _positive_float(text: str) -> float:
     try:
         x = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not np.isfinite(x) or x < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite non-negative number, got {text!r}")
+    if not np.isfinite(x) or x <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite positive number, got {text!r}")
     return x
 
 
@@ -209,13 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .cli_recover import add_parser as add_recover
 
-    add_recover(sub, _Parser, _nonneg_float)
+    add_recover(sub, _Parser, _positive_float)
 
     cls = sub.add_parser("class", help="T1/T2c: the class of v under your readout L")
     cls.add_argument("L", help="readout matrix (m, d) as .npy")
     cls.add_argument("v", help="steering vector (d,) as .npy")
     cls.add_argument("--channel", choices=["logits", "probs"], default="logits")
-    cls.add_argument("--tol", type=_nonneg_float, default=None, help="rank tolerance (default max(m,d) eps s_1)")
+    cls.add_argument("--tol", type=_positive_float, default=None, help="rank tolerance (default max(m,d) eps s_1)")
     cls.add_argument("--json", action="store_true")
     cls.set_defaults(func=cmd_class)
     return p

@@ -111,7 +111,7 @@ RUNNERS: dict[str, Callable] = {"multi-env": recover_multi_env, "sparse": recove
                                 "cross-layer": recover_cross_layer}
 
 
-def add_parser(sub, parser_class, nonneg_float) -> None:
+def add_parser(sub, parser_class, positive_float) -> None:
     rec = sub.add_parser("recover", help="T6-T9: check a condition that restores identifiability and recover")
     kinds = rec.add_subparsers(dest="kind", required=True, parser_class=parser_class)
 
@@ -126,7 +126,7 @@ def add_parser(sub, parser_class, nonneg_float) -> None:
     me.add_argument("--d", type=int, default=12)
     me.add_argument("--rank", type=int, default=3)
     me.add_argument("--envs", type=int, default=4)
-    me.add_argument("--tol", type=nonneg_float, default=None)
+    me.add_argument("--tol", type=positive_float, default=None)
     common(me)
 
     sp = kinds.add_parser("sparse", help="T7: sparse codes over a dictionary; basis pursuit")
@@ -135,7 +135,7 @@ def add_parser(sub, parser_class, nonneg_float) -> None:
     sp.add_argument("--m", type=int, default=10)
     sp.add_argument("--p", type=int, default=14)
     sp.add_argument("--k", type=int, default=2)
-    sp.add_argument("--tol", type=nonneg_float, default=None)
+    sp.add_argument("--tol", type=positive_float, default=None)
     common(sp)
 
     ica = kinds.add_parser("ica", help="T8: independent sources; FastICA")
@@ -150,5 +150,5 @@ def add_parser(sub, parser_class, nonneg_float) -> None:
     cl.add_argument("--channel", choices=["logits", "probs", "trait"], default="trait")
     cl.add_argument("--prompts", type=int, default=4)
     cl.add_argument("--propagate", action="store_true", help="T_j = propagation Jacobian instead of identity")
-    cl.add_argument("--tol", type=nonneg_float, default=None)
+    cl.add_argument("--tol", type=positive_float, default=None)
     common(cl)

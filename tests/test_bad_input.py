@@ -4,7 +4,8 @@ import pytest
 import sympy
 
 from theory.estimation import check_t4, probe_class
-from theory.linear import check_t1, class_certificate, cosine_range, equivalence_class, orthogonal_twin
+from theory.linear import cosine_range, equivalence_class, orthogonal_twin
+from theory.linear_checks import check_t1, class_certificate
 from theory.softmax_shift import check_t2c, probs_class
 from synthetic.linear import make_linear_model
 
@@ -46,7 +47,7 @@ def test_bad_vector(fn, v, msg):
         fn(np.eye(2), v)
 
 
-@pytest.mark.parametrize("tol", [-1.0, np.nan, np.inf, "abc"])
+@pytest.mark.parametrize("tol", [-1.0, 0.0, np.nan, np.inf, "abc"])
 def test_bad_tolerance(tol):
     with pytest.raises(ValueError, match="tol must be"):
         equivalence_class(np.eye(2), np.ones(2), tol=tol)

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory.linear import UndecidedRankError, check_t1, equivalence_class, orthogonal_twin
+from theory.linear import UndecidedRankError, equivalence_class, orthogonal_twin
+from theory.linear_checks import check_t1
 from theory.certificate import Verdict
 from theory.rank import EPS, decide_rank, decide_rank_from_singular_values
 

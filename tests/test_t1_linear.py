@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from synthetic.linear import make_linear_model
 from theory.certificate import Verdict
-from theory.linear import check_t1, equivalence_class
+from theory.linear import equivalence_class
+from theory.linear_checks import check_t1
 
 from .strategies import ranked_matrices, split_vectors
 

@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from theory.certificate import Verdict
-from theory.linear import NoTwinError, check_t1a, equivalence_class, orthogonal_twin
+from theory.linear import NoTwinError, equivalence_class, orthogonal_twin
+from theory.linear_checks import check_t1a
 
 from .strategies import ranked_matrices, split_vectors
 

@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from theory.certificate import Verdict
-from theory.linear import check_t1b, cosine_range, equivalence_class, ray_member
+from theory.linear import cosine_range, equivalence_class, ray_member
+from theory.linear_checks import check_t1b
 
 from .strategies import ranked_matrices, split_vectors
 

@@ -14,26 +14,18 @@ from .strategies import ranked_matrices
 
 @st.composite
 def readouts_with_ones(draw, ones: bool):
-    """(V, d) readout of exact rank r whose range does (or does not) contain the all-ones vector."""
-    M = draw(ranked_matrices(max_dim=6, min_rank=1))
-    W = M.L
-    V, d = W.shape
+    """(V, d) readout of exact rank r whose range does (or does not) contain the all-ones vector:
+    W = U diag(s) Vt with U's columns an orthonormal set that starts with 1/sqrt(V) (in range) or
+    lies in the complement of 1 (not in range)."""
+    V = draw(st.integers(1 if ones else 2, 7))
+    d = draw(st.integers(1, 6))
+    r = draw(st.integers(1, min(d, V if ones else V - 1)))
+    s = np.asarray(draw(st.lists(st.floats(0.1, 10.0), min_size=r, max_size=r)))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    one = np.ones(V) / np.sqrt(V)
-    if ones:
-        # put 1 in the range: replace the first left singular direction by 1/sqrt(V)
-        u, s, vt = np.linalg.svd(W)
-        r = M.rank
-        U = u[:, :r].copy()
-        U[:, 0] = one
-        U, _ = np.linalg.qr(U)
-        W = U @ np.diag(s[:r]) @ vt[:r]
-    else:
-        W = W - np.outer(one, one @ W)  # rows sum to zero: range orthogonal to 1
-        if np.linalg.matrix_rank(W) < 1:
-            W = W + np.outer(rng.standard_normal(V) - rng.standard_normal(V).mean(), rng.standard_normal(d))
-            W = W - np.outer(one, one @ W)
-    return W
+    Q, _ = np.linalg.qr(np.column_stack([np.ones(V), rng.standard_normal((V, V - 1))]))
+    U = Q[:, :r] if ones else Q[:, 1:r + 1]
+    Vt, _ = np.linalg.qr(rng.standard_normal((d, r)))
+    return (U * s) @ Vt.T
 
 
 def _probs(W, H, b, w):

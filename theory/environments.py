@@ -13,7 +13,8 @@ import numpy as np
 import sympy
 
 from .certificate import Certificate, Verdict
-from .linear import undecided_certificate, equivalence_class
+from .linear import equivalence_class
+from .linear_checks import undecided_certificate
 from .validation import as_matrix, as_vector
 
 

@@ -3,9 +3,11 @@
 Singular values s_1 >= ... >= s_n of an (M, d) matrix are split by a tolerance tau (default
 ``max(M, d) * eps * s_1``): those <= tau count as zero, so ``rank = #{s_i > tau}``. The decision is
 *certified* only when no singular value sits in the grey band ``(tau, sqrt(tau * s_1))``, i.e. every
-retained value is nearer, on a log scale, to s_1 than to the noise floor tau. Otherwise the rank is
-*undecided* and the values in the band are reported. The margin is ``s_r / sqrt(tau * s_1)`` for the
-smallest retained s_r (>= 1 iff certified; infinite when nothing is retained).
+retained value is nearer, on a log scale, to s_1 than to the noise floor tau. A tolerance the user
+chose also has a band below it, ``(tau / 10, tau]``: a value just under a hand-picked cut-off is as
+doubtful as one just above. Otherwise the rank is *undecided* and the values in the band are
+reported. The margin is ``s_r / sqrt(tau * s_1)`` for the smallest retained s_r (>= 1 iff nothing
+lies in the upper band; infinite when nothing is retained).
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ class RankDecision:
 
     @property
     def n(self) -> int:
-        """Number of columns the rank is out of (length of the full spectrum incl. structural zeros)."""
+        """Number of singular values in the spectrum: min(M, d) for an (M, d) matrix."""
         return int(self.singular_values.shape[0])
 
     def summary(self) -> dict[str, Any]:
@@ -56,19 +58,27 @@ def default_tolerance(shape: tuple[int, int], s_max: float) -> float:
 
 
 def decide_rank_from_singular_values(
-    singular_values: Any, shape: tuple[int, int], tol: float | None = None
+    singular_values: Any, shape: tuple[int, int], tol: float | None = None, scale: float | None = None
 ) -> RankDecision:
-    """Rank decision from a spectrum; ``shape`` is the matrix shape (for the default tolerance)."""
+    """Rank decision from a spectrum; ``shape`` is the matrix shape (for the default tolerance).
+
+    ``scale`` (default s_1) is the magnitude the default tolerance is relative to: pass the norm of
+    the matrix a derived one came from (e.g. |W|_2 for the centred P W), whose round-off it inherits.
+    """
     tol = as_tolerance("tol", tol)
     s = np.sort(np.asarray(singular_values, dtype=np.float64))[::-1]
     if s.ndim != 1 or not np.all(np.isfinite(s)) or np.any(s < 0):
         raise ValueError("singular_values must be a finite non-negative vector")
     s_max = float(s[0]) if s.size else 0.0
-    tau = default_tolerance(shape, s_max) if tol is None else tol
-    band_top = math.sqrt(tau * s_max) if s_max > 0 else 0.0
+    if scale is not None and (not np.isfinite(scale) or scale < s_max * (1 - 1e-12)):
+        raise ValueError(f"scale must be finite and at least the largest singular value {s_max:.3g}, got {scale!r}")
+    tau = default_tolerance(shape, s_max if scale is None else float(scale)) if tol is None else tol
+    band_top = math.sqrt(tau * s_max) if s_max > tau else tau
     kept = s[s > tau]
     rank = int(kept.size)
     ambiguous = kept[kept < band_top]
+    if tol is not None:
+        ambiguous = np.concatenate([ambiguous, s[(s <= tau) & (s > tau / 10)]])
     if rank == 0:
         margin = math.inf
     else:

@@ -55,13 +55,14 @@ def as_vector(name: str, x: Any, length: int | None = None, against: str = "") -
 
 
 def as_tolerance(name: str, tol: Any) -> float | None:
-    """None (use the default) or a finite non-negative float."""
+    """None (use the default) or a finite positive float (a zero tolerance would count round-off
+    as rank and certify it)."""
     if tol is None:
         return None
     try:
         value = float(tol)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a non-negative number, got {tol!r}") from None
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite non-negative number, got {tol!r}")
+        raise ValueError(f"{name} must be a positive number, got {tol!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite positive number, got {tol!r}")
     return value

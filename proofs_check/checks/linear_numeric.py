@@ -8,7 +8,7 @@ import numpy as np
 from synthetic.linear import make_linear_model
 from theory.certificate import Certificate
 from theory.estimation import check_t4
-from theory.linear import check_t1, check_t1a, check_t1b
+from theory.linear_checks import check_t1, check_t1a, check_t1b
 from theory.softmax_shift import check_t2c
 
 from ..registry import NUMERIC, check
