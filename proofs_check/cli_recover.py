@@ -44,11 +44,13 @@ def recover_multi_env(args, load) -> tuple[dict, str]:
         v = load(args.vector, "vector")
         extra = {}
     else:
+        extra = {"environments_needed": environments_needed(args.d, args.rank)}  # validates d and rank
+        if args.envs < 1:
+            raise ValueError(f"--envs must be a positive int, got {args.envs}")
         rng = np.random.default_rng(args.seed)
         envs = [rng.standard_normal((args.rank + 2, args.rank)) @ rng.standard_normal((args.rank, args.d))
                 for _ in range(args.envs)]
         v = rng.standard_normal(args.d)
-        extra = {"environments_needed": environments_needed(args.d, args.rank)}
     return _result({"condition": check_t6(envs, v, args.tol)}, extra)
 
 
@@ -118,7 +120,7 @@ def add_parser(sub, parser_class, positive_float) -> None:
     def common(p):
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--json", action="store_true")
-        p.set_defaults(func=None, recover=p.prog.split()[-1])
+        p.set_defaults(func=None)
 
     me = kinds.add_parser("multi-env", help="T6: several environments (readouts)")
     me.add_argument("--readouts", nargs="+", help="one (m_e, d) .npy readout per environment")

@@ -28,9 +28,13 @@ def _orthonormal(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
     return q[:, :k]
 
 
+scales = st.sampled_from([1e-8, 1e-3, 1.0, 1.0, 1.0, 1e3, 1e8])
+
+
 @st.composite
 def ranked_matrices(draw, max_dim: int = 7, min_rank: int = 0, full_rank: bool | None = None):
-    """An (m, d) float matrix of exact rank r with singular values in [0.1, 10] (well separated from 0)."""
+    """An (m, d) float matrix of exact rank r with singular values in [0.1, 10] times an overall
+    scale in 1e-8..1e8 (well separated from 0 relative to the largest)."""
     d = draw(st.integers(max(1, min_rank + (full_rank is False)), max_dim))
     m = draw(st.integers(max(1, min_rank), max_dim + 2))
     hi = min(m, d)
@@ -41,12 +45,12 @@ def ranked_matrices(draw, max_dim: int = 7, min_rank: int = 0, full_rank: bool |
         r = draw(st.integers(lo, hi if full_rank is None else max(lo, hi - 1)))
         if full_rank is False and r == d:
             r = d - 1
-    s = draw(st.lists(st.floats(0.1, 10.0), min_size=r, max_size=r))
+    s = np.asarray(draw(st.lists(st.floats(0.1, 10.0), min_size=r, max_size=r))) * draw(scales)
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     basis = _orthonormal(rng, d, d)
     vr, kernel = basis[:, :r], basis[:, r:]
     u = _orthonormal(rng, m, r)
-    L = (u * np.asarray(s)) @ vr.T if r else np.zeros((m, d))
+    L = (u * s) @ vr.T if r else np.zeros((m, d))
     return RankedMatrix(L=L, rank=r, row_space=vr, kernel=kernel)
 
 
@@ -54,17 +58,18 @@ def ranked_matrices(draw, max_dim: int = 7, min_rank: int = 0, full_rank: bool |
 def split_vectors(draw, M: RankedMatrix, row: bool | None = None, ker: bool | None = None):
     """v = a * p + b * k with p a unit vector of the row space and k one of the kernel.
 
-    ``row``/``ker`` force the part to be nonzero (True) or zero (False); None draws either."""
+    ``row``/``ker`` force the part to be nonzero (True) or zero (False); None draws either. The two
+    parts are within a factor 25 of each other; the whole is scaled by 1e-8..1e8."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
 
     def part(basis: np.ndarray, want: bool | None) -> np.ndarray:
         if basis.shape[1] == 0 or want is False:
             return np.zeros(M.d)
-        scale = draw(st.floats(0.2, 5.0) if want else st.sampled_from([0.0]) | st.floats(0.2, 5.0))
+        size = draw(st.floats(0.2, 5.0) if want else st.sampled_from([0.0]) | st.floats(0.2, 5.0))
         c = rng.standard_normal(basis.shape[1])
-        return scale * basis @ (c / np.linalg.norm(c))
+        return size * basis @ (c / np.linalg.norm(c))
 
-    return part(M.row_space, row) + part(M.kernel, ker)
+    return (part(M.row_space, row) + part(M.kernel, ker)) * draw(scales)
 
 
 @st.composite

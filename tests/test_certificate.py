@@ -28,7 +28,8 @@ def certificates(draw):
         margin=draw(st.none() | finite_or_not),
         tolerance=draw(st.none() | st.floats(0, 1)),
         witness=witness,
-        details={"x": draw(finite_or_not), "flag": draw(st.booleans()), "name": draw(st.text(max_size=5)),
+        details={"x": draw(finite_or_not), "flag": draw(st.booleans()),
+                 "name": draw(st.text(max_size=5) | st.sampled_from(["Infinity", "NaN", "-Infinity"])),
                  "values": draw(st.lists(st.floats(allow_nan=False), max_size=4))},
     )
 
@@ -44,6 +45,7 @@ def test_json_round_trip_is_exact(cert):
         assert back.witness[name].shape == arr.shape
         assert np.array_equal(back.witness[name], arr)
     assert back.margin == cert.margin
+    assert back.details == cert.details  # non-finite floats stay floats, strings stay strings
 
 
 def test_certificate_is_immutable_and_owns_its_witness():

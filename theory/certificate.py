@@ -39,8 +39,30 @@ def _decode_float(x: Any) -> float | None:
     return _NONFINITE[x] if isinstance(x, str) else float(x)
 
 
+def plain(obj: Any) -> Any:
+    """Python data with numpy scalars and arrays turned into floats, ints, bools and lists
+    (non-finite floats stay floats; ``to_jsonable`` encodes them)."""
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, np.ndarray) or hasattr(obj, "__array__") and not isinstance(obj, (str, bytes)):
+        return plain(np.asarray(obj).tolist())
+    if isinstance(obj, (np.floating, float)):
+        return float(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, Mapping):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    raise TypeError(f"cannot serialise {type(obj).__name__} in a certificate")
+
+
 def to_jsonable(obj: Any) -> Any:
-    """Convert numpy/sympy-free Python data to JSON-safe data (arrays -> nested lists)."""
+    """JSON-safe data (arrays -> nested lists, non-finite floats -> "Infinity"/"-Infinity"/"NaN")."""
     if isinstance(obj, enum.Enum):
         return obj.value
     if isinstance(obj, np.ndarray):
@@ -99,7 +121,7 @@ class Certificate:
     def __post_init__(self) -> None:
         object.__setattr__(self, "verdict", Verdict(self.verdict))
         object.__setattr__(self, "witness", _freeze_witness(self.witness))
-        object.__setattr__(self, "details", to_jsonable(dict(self.details)))
+        object.__setattr__(self, "details", plain(dict(self.details)))
         for name in ("margin", "tolerance"):
             value = getattr(self, name)
             if value is not None:
@@ -125,7 +147,7 @@ class Certificate:
             "tolerance": None if self.tolerance is None else _encode_float(self.tolerance),
             "witness": {k: to_jsonable(v) for k, v in self.witness.items()},
             "witness_shapes": {k: list(v.shape) for k, v in self.witness.items()},
-            "details": to_jsonable(self.details),
+            "details": _encode_details(self.details),
         }
 
     def to_json(self, **kwargs: Any) -> str:
@@ -147,7 +169,7 @@ class Certificate:
             margin=_decode_float(data.get("margin")),
             tolerance=_decode_float(data.get("tolerance")),
             witness=witness,
-            details=data.get("details", {}),
+            details=_decode_details(data.get("details", {})),
         )
 
     @classmethod
@@ -161,6 +183,32 @@ class Certificate:
 
     def __hash__(self) -> int:
         return hash(self.to_json())
+
+
+_FLOAT_TAG = "__float__"
+
+
+def _encode_details(v: Any) -> Any:
+    """Details as JSON: a non-finite float becomes {"__float__": "Infinity"} so that no string a
+    check stored can be mistaken for it."""
+    if isinstance(v, dict):
+        return {k: _encode_details(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_encode_details(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return {_FLOAT_TAG: _encode_float(v)}
+    return v
+
+
+def _decode_details(v: Any) -> Any:
+    """Inverse of ``_encode_details``."""
+    if isinstance(v, dict):
+        if set(v) == {_FLOAT_TAG}:
+            return _NONFINITE[v[_FLOAT_TAG]]
+        return {k: _decode_details(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_decode_details(x) for x in v]
+    return v
 
 
 def _decode_nested(v: Any) -> Any:

@@ -13,7 +13,7 @@ import numpy as np
 import sympy
 
 from .certificate import Certificate, Verdict
-from .linear import equivalence_class
+from .linear import UndecidedRankError, equivalence_class
 from .linear_checks import undecided_certificate
 from .validation import as_matrix, as_vector
 
@@ -62,6 +62,8 @@ def check_t6(readouts: Sequence[Any], v: Any, tol: float | None = None) -> Certi
     direction u (in every ker L_e) is the witness, re-verified environment by environment: v and
     ``v + u`` give the same behaviour everywhere. undecided: the stacked rank is not certified."""
     L = stack_readouts(readouts)
+    if isinstance(L, sympy.MatrixBase):
+        return _check_t6_exact(readouts, L, v)
     d = L.shape[1]
     vf = as_vector("v", v, d, against="the readouts")
     cls = equivalence_class(L, vf, tol)
@@ -87,10 +89,31 @@ def check_t6(readouts: Sequence[Any], v: Any, tol: float | None = None) -> Certi
                        witness={"v": vf, "common_null_direction": u, "equivalent": vf + u}, details=details)
 
 
+def _check_t6_exact(readouts: Sequence[sympy.Matrix], L: sympy.Matrix, v: Any) -> Certificate:
+    """check_t6 in the rationals: the verdict is a proof for this instance."""
+    cls = equivalence_class(L, sympy.Matrix(v))
+    ranks = [R.rank() for R in readouts]
+    details = {"environments": len(readouts), "ranks": ranks, "stacked_rank": cls.rank, "d": cls.d,
+               "sum_of_ranks": int(sum(ranks)), "exact": True}
+    vf = np.array(cls.vector, dtype=float).ravel()
+    if cls.dim == 0:
+        return Certificate(theorem="T6", verdict=Verdict.HOLDS, claim=T6_CLAIM, dim=0, rank=cls.rank,
+                           witness={"v": vf, "recovered": np.array(cls.point, dtype=float).ravel()}, details=details)
+    u = cls.basis[:, 0]
+    details["common_null_direction_exact"] = str(list(u))
+    details["witness_readout_change_per_environment"] = [str(list(R * u)) for R in readouts]
+    return Certificate(theorem="T6", verdict=Verdict.VIOLATED, claim=T6_CLAIM, dim=cls.dim, rank=cls.rank,
+                       witness={"v": vf, "common_null_direction": np.array(u, dtype=float).ravel(),
+                                "equivalent": np.array(cls.vector + u, dtype=float).ravel()}, details=details)
+
+
 def identifiable_fraction(d: int, rank: int, n_env: int, trials: int, rng: np.random.Generator) -> float:
     """Fraction of draws of n_env Gaussian readouts of rank ``rank`` whose stack has rank d."""
     hits = 0
     for _ in range(trials):
         mats = [rng.standard_normal((rank, rank)) @ rng.standard_normal((rank, d)) for _ in range(n_env)]
-        hits += int(equivalence_class(np.vstack(mats), np.ones(d)).dim == 0)
+        cls = equivalence_class(np.vstack(mats), np.ones(d))
+        if not cls.certified:
+            raise UndecidedRankError("a Gaussian draw gave an uncertified stacked rank; counting it would be a guess")
+        hits += int(cls.dim == 0)
     return hits / trials

@@ -10,7 +10,7 @@ import sympy
 
 from theory.certificate import Certificate, Verdict
 from theory.estimation import probe_class
-from theory.linear import cosine_range, equivalence_class, orthogonal_twin
+from theory.linear import _sq, cosine_range, equivalence_class, orthogonal_twin
 
 from ..registry import EXACT, check
 
@@ -63,10 +63,6 @@ def _symbolic_split():
     return sympy.Matrix([p1, p2, 0, 0]), sympy.Matrix([0, 0, k1, k2])
 
 
-def _sq(x):
-    return (x.T * x)[0, 0]
-
-
 def _twin_coefficient(v, k):
     """T1a: v_perp = v - (|v|^2 / |k|^2) k."""
     return _sq(v) / _sq(k)
@@ -117,15 +113,31 @@ def exact_t1b(seed: int = 0, infimum=_t1b_infimum) -> Certificate:
     deriv_ok = sympy.simplify(deriv - expected) == 0
     limit = sympy.limit(cos, s, sympy.oo)
     limit_ok = sympy.simplify(limit - infimum(p, k)) == 0
+    # the other half: no member goes below the infimum. A general member is p + al k/|k| + be q
+    # (q a unit vector of ker L orthogonal to k); with S = |member|:
+    # cos - (-b/|v|) = (a^2 + b (al + S)) / (|v| S), and S^2 - al^2 = a^2 + be^2 > 0, so S > |al|,
+    # al + S > 0 and the numerator exceeds a^2 > 0.
+    al, be = sympy.symbols("alpha beta", real=True)
+    member = sympy.Matrix([a, al, be])
+    v3 = sympy.Matrix([a, b, 0])
+    S = sympy.sqrt(_sq(member))
+    cos_member = (member.T * v3)[0, 0] / (S * sympy.sqrt(_sq(v3)))
+    gap_identity = sympy.simplify(cos_member - infimum(p, k)
+                                  - (a**2 + b * (al + S)) / (sympy.sqrt(_sq(v3)) * S)) == 0
+    square_gap = sympy.simplify(S**2 - al**2 - (a**2 + be**2)) == 0
+    positive = bool(sympy.ask(sympy.Q.positive(a**2 + be**2), sympy.Q.positive(a) & sympy.Q.real(be)))
+    lower_ok = gap_identity and square_gap and positive
     L = sympy.Matrix([[1, 1, 0]])
     vr = sympy.Matrix([1, 0, 1])
     lo, hi, attained = cosine_range(L, vr)
     # k = (1/2, -1/2, 1), |k|^2 = 3/2, |v|^2 = 2: inf = -sqrt(3)/2
     inst = sympy.simplify(lo + sympy.sqrt(3) / 2) == 0 and hi == 1 and attained is False
-    ok = bool(deriv_ok and limit_ok and inst)
+    ok = bool(deriv_ok and limit_ok and inst and lower_ok)
     return Certificate(
-        theorem="T1b", verdict=_verdict(ok), claim="cosine falls strictly along v_id - s k/|k| to -|k|/|v|",
-        details={"evidence": {"derivative": str(deriv), "limit": str(limit), "instance_inf": str(lo)}},
+        theorem="T1b", verdict=_verdict(ok),
+        claim="cosine falls strictly along v_id - s k/|k| to -|k|/|v|, and no member goes below it",
+        details={"evidence": {"derivative": str(deriv), "limit": str(limit), "instance_inf": str(lo),
+                              "member_gap_identity": gap_identity, "S^2 - alpha^2 = a^2 + beta^2": square_gap}},
     )
 
 
