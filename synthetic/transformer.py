@@ -209,6 +209,12 @@ def _run_from(params: dict, cfg: TransformerConfig, x, layer: int):
     return _norm(params["ln_f"], cfg, x)
 
 
+def _run_blocks(params: dict, cfg: TransformerConfig, x, start: int, stop: int):
+    for block in params["blocks"][start:stop]:
+        x = _block(block, cfg, x)
+    return x
+
+
 def _unembed(params: dict, final):
     return final @ params["w_u"]
 
@@ -228,6 +234,7 @@ def _forward(params, cfg, tokens, layer, vector, alpha, mask):
 _resid_pre_jit = jax.jit(_resid_pre, static_argnames=("cfg", "layer"))
 _run_from_jit = jax.jit(_run_from, static_argnames=("cfg", "layer"))
 _unembed_jit = jax.jit(_unembed)
+_run_blocks_jit = jax.jit(_run_blocks, static_argnames=("cfg", "start", "stop"))
 _forward_jit = jax.jit(_forward, static_argnames=("cfg", "layer"))
 
 
@@ -255,6 +262,20 @@ def run_from(params: dict, cfg: TransformerConfig, resid, layer: int):
     resid = _check_resid(resid, cfg)
     layer = _check_layer("layer", layer, cfg)
     return _run_from_jit(params, cfg, resid, layer)
+
+
+def run_blocks(params: dict, cfg: TransformerConfig, resid, start: int, stop: int):
+    """The stream entering block ``stop`` when ``resid`` (T, d) or (N, T, d) enters block ``start``
+    (start <= stop; hook points ``blocks.{start}`` -> ``blocks.{stop}.hook_resid_pre``). Pure and
+    jittable in ``resid`` (the propagation map of T9)."""
+    _check_cfg(cfg)
+    _check_params(params, cfg)
+    resid = _check_resid(resid, cfg)
+    start = _check_layer("start", start, cfg)
+    stop = _check_layer("stop", stop, cfg)
+    if stop < start:
+        raise ValueError(f"stop must be at least start = {start}, got {stop}")
+    return _run_blocks_jit(params, cfg, resid, start, stop)
 
 
 def unembed(params: dict, final):
