@@ -102,10 +102,13 @@ def recover_ica(args, load) -> tuple[dict, str]:
 
 
 def recover_cross_layer(args, load) -> tuple[dict, str]:
-    from proofs_check.cross_layer_runner import cross_layer_certificate
+    from synthetic.cross_layer import cross_layer_certificate
 
-    return _result({"condition": cross_layer_certificate(args.model, [int(x) for x in args.layers.split(",")],
-                                                         args.channel, args.prompts, args.seed,
+    try:
+        layers = [int(x) for x in args.layers.split(",")]
+    except ValueError:
+        raise ValueError(f"--layers must be comma-separated ints, got {args.layers!r}") from None
+    return _result({"condition": cross_layer_certificate(args.model, layers, args.channel, args.prompts, args.seed,
                                                          propagate=args.propagate, tol=args.tol)})
 
 

@@ -62,11 +62,22 @@ def test_ica_with_two_gaussian_sources_is_not_identifiable(capsys):
     assert good["certificates"]["condition"]["verdict"] == "holds"
 
 
+def test_cross_layer_layernorm_keeps_the_ones_direction(capsys):
+    out = run_json(capsys, "recover", "cross-layer", "--model", "tiny-ln", "--layers", "0,1,2", "--prompts", "6")
+    cond = out["certificates"]["condition"]
+    assert cond["verdict"] == "violated" and cond["dim"] == 1
+    assert cond["details"]["symmetries"] == ["layernorm-mean"] and cond["details"]["witness_rerun_ratio"] < 1e-6
+    u = np.asarray(cond["witness"]["common_null_direction"])
+    assert np.allclose(np.abs(u), 1 / np.sqrt(u.size), atol=1e-10)
+
+
 @pytest.mark.parametrize("argv", [
     ["recover", "multi-env", "--readouts", "nope.npy"],
     ["recover", "sparse", "--k", "0"],
     ["recover", "ica", "--laws", "laplace,cauchy"],
     ["recover", "ica", "--n", "10"],
+    ["recover", "cross-layer", "--layers", "2,1"],
+    ["recover", "cross-layer", "--layers", "a,b"],
 ])
 def test_recover_bad_input_exit_2(capsys, argv):
     assert main(argv) == 2
