@@ -139,6 +139,56 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 1 if any_violated(rows) else 0
 
 
+def local_payload(cert: Certificate) -> dict[str, Any]:
+    """The ``steerid local --json`` object, read off the T3 spectrum certificate."""
+    d = cert.details
+    return {"model": d.get("model"), "layer": d.get("layer"), "channel": d.get("channel"), "d": d.get("d"),
+            "rank": cert.rank, "null_dim": cert.dim, "singular_values": d.get("singular_values"),
+            "null_basis": cert.witness["null_basis"], "verdict": cert.verdict.value, "margin": cert.margin,
+            "tolerance": cert.tolerance, "symmetries": d.get("symmetries", []),
+            "ambiguous_singular_values": d.get("ambiguous_singular_values"), "certificate": cert.to_dict()}
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from synthetic.local_problems import local_certificate
+
+    cert = local_certificate(args.model, args.layer, args.channel, n_prompts=args.prompts, length=args.length,
+                             seed=args.seed, tol=args.tol)
+    p = local_payload(cert)
+    s = np.asarray(p["singular_values"])
+    text = "\n".join([
+        f"theorem      T3 ({p['model']}, layer {p['layer']}, {p['channel']} channel, {args.prompts} prompts)",
+        f"verdict      {p['verdict']}",
+        f"rank         {p['rank']} of d = {p['d']}   (null dim {p['null_dim']}: the local class is a manifold of that dimension)",
+        f"margin       {p['margin']:.4g}   (tolerance {p['tolerance']:.3g})",
+        f"spectrum     s_1 = {s[0]:.4g}, smallest kept {s[p['rank'] - 1] if p['rank'] else 0:.3g}, "
+        f"largest dropped {s[p['rank']] if p['rank'] < s.size else 0:.3g}",
+        f"symmetries   {', '.join(p['symmetries']) or 'none found'}",
+    ])
+    _emit(p, args.json, text)
+    return 0
+
+
+def cmd_twin(args: argparse.Namespace) -> int:
+    from synthetic.local_problems import twin_certificate
+
+    cert = twin_certificate(args.model, args.layer, args.channel, n_prompts=args.prompts, length=args.length,
+                            seed=args.seed, max_steps=args.steps)
+    d = cert.details
+    p = {"model": args.model, "layer": args.layer, "channel": args.channel, "cosine": d.get("cosine"),
+         "residual": d.get("residual"), "witness": cert.witness.get("twin"), "verdict": cert.verdict.value,
+         "certificate": cert.to_dict()}
+    text = "\n".join([
+        f"theorem      T3 twin ({args.model}, layer {args.layer}, {args.channel} channel)",
+        f"verdict      {p['verdict']}",
+        f"cosine       {p['cosine']:.4g}   (to v; the class allows down to {d.get('symmetry_cosine_bound', float('nan')):.4g} "
+        "where only a symmetry is free)" if d.get("symmetry_cosine_bound") is not None else f"cosine       {p['cosine']:.4g}",
+        f"residual     {p['residual']:.3g}   (|B(v') - B(v)| / |B(v) - B(0)|, re-run through the model)",
+    ])
+    _emit(p, args.json, text)
+    return 0
+
+
 def cmd_recover(args: argparse.Namespace) -> int:
     from .cli_recover import RUNNERS
 
@@ -210,6 +260,24 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_recover import add_parser as add_recover
 
     add_recover(sub, _Parser, _positive_float)
+
+    from synthetic.zoo import MODEL_NAMES
+
+    for name, func, helptext in (("local", cmd_local, "T3: spectrum and null space of a built-in model's Jacobian"),
+                                 ("twin", cmd_twin, "T3: walk the class of v to a far member, re-run through the model")):
+        sp = sub.add_parser(name, help=helptext)
+        sp.add_argument("--model", default="tiny-ln", help=f"one of {', '.join(MODEL_NAMES)}")
+        sp.add_argument("--layer", type=int, default=1)
+        sp.add_argument("--channel", default="trait", help="logits, probs or trait")
+        sp.add_argument("--prompts", type=int, default=8)
+        sp.add_argument("--length", type=int, default=8)
+        sp.add_argument("--seed", type=int, default=0)
+        if name == "local":
+            sp.add_argument("--tol", type=_positive_float, default=None)
+        else:
+            sp.add_argument("--steps", type=int, default=60)
+        sp.add_argument("--json", action="store_true")
+        sp.set_defaults(func=func)
 
     cls = sub.add_parser("class", help="T1/T2c: the class of v under your readout L")
     cls.add_argument("L", help="readout matrix (m, d) as .npy")

@@ -118,3 +118,45 @@ def test_console_script_runs(tmp_path):
     res = subprocess.run(exe + ["verify", "--only", "T1a", "--json"], capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stderr
     assert all(r["certificate"]["verdict"] == "holds" for r in json.loads(res.stdout)["results"])
+
+
+LOCAL_KEYS = {"model", "layer", "channel", "d", "rank", "null_dim", "singular_values", "null_basis", "verdict",
+              "margin", "symmetries"}
+
+
+@pytest.mark.parametrize("model,null_dim,symmetries", [("tiny-ln", 1, ["layernorm-mean"]), ("tiny-rms", 0, [])])
+def test_local_json_contract(capsys, model, null_dim, symmetries):
+    code, out, _ = run(capsys, "local", "--model", model, "--layer", "1", "--channel", "logits", "--prompts", "3",
+                       "--json")
+    obj = json.loads(out)
+    assert code == 0 and LOCAL_KEYS <= set(obj)
+    assert obj["verdict"] == "holds" and obj["null_dim"] == null_dim and obj["symmetries"] == symmetries
+    assert obj["rank"] + obj["null_dim"] == obj["d"] == 32
+    basis = np.asarray(obj["null_basis"])
+    assert basis.shape == (32, null_dim)
+    if null_dim:
+        assert np.allclose(np.abs(basis[:, 0]), 1 / np.sqrt(32), atol=1e-10)
+
+
+def test_twin_json_witness_reverified_by_running_the_model(capsys):
+    from synthetic.local_problems import steered_behaviour, steering_vector
+    from synthetic.zoo import load_model, make_prompts
+    from theory.residual import behaviour_residual
+
+    code, out, _ = run(capsys, "twin", "--model", "tiny-ln", "--layer", "1", "--channel", "trait", "--json")
+    obj = json.loads(out)
+    assert code == 0 and {"cosine", "residual", "witness", "verdict"} <= set(obj)
+    assert obj["verdict"] == "holds" and obj["cosine"] <= 0.05 and obj["residual"] <= 1e-8
+    model = load_model("tiny-ln", 0)
+    prompts = make_prompts(model, 8, 8, 0)
+    v, twin = steering_vector(model, 0), np.asarray(obj["witness"])
+    run_model = lambda x: steered_behaviour(model, 1, prompts, x, "trait")
+    assert behaviour_residual(run_model(twin), run_model(v), run_model(0 * v)) <= 1e-8
+    assert twin @ v / (np.linalg.norm(twin) * np.linalg.norm(v)) <= 0.05
+
+
+@pytest.mark.parametrize("argv", [["local", "--model", "nope"], ["local", "--layer", "9"],
+                                  ["local", "--channel", "vibes"], ["twin", "--prompts", "0"]])
+def test_local_and_twin_bad_input_exit_2(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and err.startswith("steerid: error:")
