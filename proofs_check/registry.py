@@ -43,9 +43,9 @@ THEOREMS: dict[str, Theorem] = {
         Theorem("T1b", "Cosines to v over [v] fill (-|k|/|v|, 1]; infimum approached, never attained",
                 "tests/test_t1b_cosine.py"),
         Theorem("T2a", "Mean-centring LayerNorm: v ~ v + c 1 at every layer, for every channel",
-                "tests/test_t2ab_norms.py"),
+                "tests/test_transformer.py"),
         Theorem("T2b", "RMSNorm has no all-ones symmetry: RMSNorm(h + c 1) != RMSNorm(h) in general",
-                "tests/test_t2ab_norms.py"),
+                "tests/test_transformer.py"),
         Theorem("T2c", "probs class of a linear model: dim d - rank W + [1_V in range W]",
                 "tests/test_t2c_softmax.py"),
         Theorem("T3", "Constant rank r of the Jacobian: the class is locally a manifold of dim d - r "

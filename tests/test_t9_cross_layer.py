@@ -95,3 +95,44 @@ def test_bad_input(ln):
         check_t9(problems, v, "trait", transfers=[np.eye(v.size), np.eye(3)])
     with pytest.raises(ValueError, match="v must have length"):
         check_t9(problems, v[:5], "trait")
+
+
+# ---------------------------------------------------------------------------------------------
+# property tests on the engine's small random models (one compiled shape)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from .test_jacobian_engine import random_problems  # noqa: E402
+
+SHAPE = [(2, 3, 5, 4)]  # (N, T, d, V)
+
+
+@st.composite
+def layer_stacks(draw):
+    """1-3 problems of one shape and one centring (a "layer" each), with transfers T_j that fix the
+    all-ones vector: T = I + R (I - 1 1^T / d)."""
+    centred = draw(st.booleans())
+    drawn = [draw(random_problems(centred=centred, shapes=SHAPE, max_alphas=1)) for _ in range(draw(st.integers(1, 3)))]
+    d = drawn[0].problem.d
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    P = np.eye(d) - np.ones((d, d)) / d
+    transfers = [np.eye(d)] + [np.eye(d) + 0.3 * rng.standard_normal((d, d)) @ P for _ in drawn[1:]]
+    return [x.problem for x in drawn], transfers, drawn[0].v, centred
+
+
+@settings(max_examples=30, deadline=None)  # each example: up to 3 engine factors and 3 dense Jacobians (~0.3 s)
+@given(layer_stacks(), st.sampled_from(["logits", "trait"]))
+def test_stack_rank_equals_the_dense_stack_and_never_grows_the_class(stack, channel):
+    problems, transfers, v, centred = stack
+    cert = check_t9(problems, v, channel, transfers)
+    dense = np.vstack([dense_jacobian(p, T @ v, channel) @ T for p, T in zip(problems, transfers)])
+    s = scipy.linalg.svdvals(dense)
+    if cert.verdict is not Verdict.UNDECIDED:
+        assert cert.rank == int(np.sum(s > cert.tolerance))
+        assert cert.dim == v.size - cert.rank
+    dims = [check_t9(problems[:k], v, channel, transfers[:k]).dim for k in range(1, len(problems) + 1)]
+    assert dims == sorted(dims, reverse=True)
+    if centred:  # every layer kills 1 and every transfer fixes it: the symmetry survives the stack
+        assert cert.dim >= 1 and np.linalg.norm(np.vstack(layer_factors(problems, v, channel, transfers)[0])
+                                                @ np.ones(v.size)) <= 1e-10 * max(s[0], 1.0)
