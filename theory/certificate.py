@@ -61,27 +61,18 @@ def plain(obj: Any) -> Any:
     raise TypeError(f"cannot serialise {type(obj).__name__} in a certificate")
 
 
+def _map_floats(obj: Any, f) -> Any:
+    """Apply f to every float of plain data (dicts, lists, scalars)."""
+    if isinstance(obj, dict):
+        return {k: _map_floats(v, f) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_map_floats(v, f) for v in obj]
+    return f(obj) if isinstance(obj, float) else obj
+
+
 def to_jsonable(obj: Any) -> Any:
     """JSON-safe data (arrays -> nested lists, non-finite floats -> "Infinity"/"-Infinity"/"NaN")."""
-    if isinstance(obj, enum.Enum):
-        return obj.value
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        return _encode_float(float(obj))
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if obj is None or isinstance(obj, (bool, int, str)):
-        return obj
-    if hasattr(obj, "__array__"):  # jax arrays
-        return to_jsonable(np.asarray(obj))
-    raise TypeError(f"cannot serialise {type(obj).__name__} in a certificate")
+    return _map_floats(plain(obj), _encode_float)
 
 
 def _freeze_witness(witness: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
@@ -191,13 +182,7 @@ _FLOAT_TAG = "__float__"
 def _encode_details(v: Any) -> Any:
     """Details as JSON: a non-finite float becomes {"__float__": "Infinity"} so that no string a
     check stored can be mistaken for it."""
-    if isinstance(v, dict):
-        return {k: _encode_details(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_encode_details(x) for x in v]
-    if isinstance(v, float) and not math.isfinite(v):
-        return {_FLOAT_TAG: _encode_float(v)}
-    return v
+    return _map_floats(v, lambda x: x if math.isfinite(x) else {_FLOAT_TAG: _encode_float(x)})
 
 
 def _decode_details(v: Any) -> Any:
