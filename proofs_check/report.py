@@ -67,8 +67,9 @@ def write_report(rows: list[SuiteRow], out_dir: Path, seed: int) -> dict[str, Pa
              "| theorem | kind | verdict | dim | margin | check |", "|---|---|---|---|---|---|"]
     for r in rows:
         c = r.certificate
+        name = r.check.name.replace("|", "\\|")  # a literal |x| would split the table cell
         lines.append(f"| {c.theorem} | {r.check.kind} | {c.verdict.value} | {'-' if c.dim is None else c.dim} "
-                     f"| {format_margin(c.margin)} | {r.check.name} |")
+                     f"| {format_margin(c.margin)} | {name} |")
     for tid, thm in THEOREMS.items():
         mine = [r for r in rows if r.certificate.theorem == tid]
         if not mine:
