@@ -37,6 +37,11 @@ def _result(certs: dict[str, Certificate], extra: dict[str, Any] | None = None) 
 def recover_multi_env(args, load) -> tuple[dict, str]:
     from theory.environments import check_t6, environments_needed
 
+    if args.model:
+        from synthetic.environments import environments_certificate
+
+        return _result({"condition": environments_certificate(args.model, args.layer, args.envs, args.channel,
+                                                              args.prompts, args.seed, args.tol)})
     if args.readouts:
         envs = [load(p, f"readouts[{i}]") for i, p in enumerate(args.readouts)]
         if args.vector is None:
@@ -131,6 +136,10 @@ def add_parser(sub, parser_class, positive_float) -> None:
     me.add_argument("--d", type=int, default=12)
     me.add_argument("--rank", type=int, default=3)
     me.add_argument("--envs", type=int, default=4)
+    me.add_argument("--model", help="a built-in transformer: environments are token-family prompt sets")
+    me.add_argument("--layer", type=int, default=1, help="with --model")
+    me.add_argument("--channel", choices=["logits", "probs", "trait"], default="trait", help="with --model")
+    me.add_argument("--prompts", type=int, default=4, help="prompts per environment, with --model")
     me.add_argument("--tol", type=positive_float, default=None)
     common(me)
 

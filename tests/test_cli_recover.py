@@ -35,6 +35,13 @@ def test_multi_env_user_readouts(capsys, tmp_path):
     assert cond["verdict"] == "violated" and np.allclose(np.abs(cond["witness"]["common_null_direction"]), [0, 0, 1])
 
 
+def test_multi_env_on_a_transformer_stops_at_the_layernorm_symmetry(capsys):
+    out = run_json(capsys, "recover", "multi-env", "--model", "tiny-ln", "--envs", "5")
+    cond = out["certificates"]["condition"]
+    assert cond["verdict"] == "violated" and cond["dim"] == 1 and cond["details"]["symmetries"] == ["layernorm-mean"]
+    assert cond["details"]["rank_per_environment"] == [8] * 5
+
+
 def test_sparse_recovers_a_planted_code(capsys):
     out = run_json(capsys, "recover", "sparse", "--m", "10", "--p", "14", "--k", "2")
     assert out["certificates"]["condition"]["verdict"] == "holds"

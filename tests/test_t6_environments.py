@@ -105,3 +105,57 @@ def test_stack_bad_input():
         stack_readouts([np.ones((2, 3)), np.ones((2, 4))])
     with pytest.raises(ValueError, match=r"readouts\[0\] must be finite"):
         stack_readouts([np.array([[np.nan, 1.0]])])
+
+
+# ---------------------------------------------------------------------------------------------
+# T6 on the toy transformers: environments are prompt distributions (token families)
+
+from synthetic.environments import environment_problems, environments_certificate, family_prompts  # noqa: E402
+from synthetic.local_problems import steering_vector  # noqa: E402
+from synthetic.zoo import load_model  # noqa: E402
+from theory.environments import check_t6_local  # noqa: E402
+from theory.jacobian import local_spectrum  # noqa: E402
+
+
+def test_token_families_are_disjoint_and_seeded():
+    model = load_model("tiny-ln", 0)
+    fams = [set(family_prompts(model, e, 4, 6, 5, seed=1).ravel()) for e in range(4)]
+    assert all(not (fams[i] & fams[j]) for i in range(4) for j in range(i + 1, 4))
+    assert np.array_equal(family_prompts(model, 2, 4, 6, 5, seed=1), family_prompts(model, 2, 4, 6, 5, seed=1))
+
+
+@pytest.mark.parametrize("name,floor", [("tiny-ln", 1), ("tiny-rms", 0)])
+def test_class_falls_by_n_times_a_per_environment_down_to_the_symmetry(name, floor):
+    cert = {E: environments_certificate(name, 1, E, n_families=5) for E in (1, 3, 5)}
+    assert [cert[E].dim for E in (1, 3, 5)] == [24, 8, floor]
+    assert ("layernorm-mean" in cert[5].details["symmetries"]) == bool(floor)
+    if floor:
+        assert cert[5].details["witness_rerun_ratio"] < 1e-6  # re-run through the model in every environment
+        u = cert[5].witness["common_null_direction"]
+        assert np.allclose(np.abs(u), 1 / np.sqrt(32), atol=1e-10)
+    else:
+        assert cert[5].verdict is Verdict.HOLDS
+
+
+def test_stacked_class_is_the_intersection_of_the_environment_classes():
+    """A vector in the stacked null space is in every environment's own null space."""
+    model = load_model("tiny-ln", 0)
+    problems = environment_problems(model, 1, 3, n_families=3)
+    v = steering_vector(model, 0)
+    cert = check_t6_local(problems, v, "trait")
+    for p in problems:
+        spec = local_spectrum(p, v, "trait")
+        N = cert.witness["null_basis"]
+        assert np.linalg.norm(spec.factor @ N) <= 1e-10 * spec.singular_values[0]
+
+
+def test_environment_bad_input():
+    model = load_model("tiny-ln", 0)
+    with pytest.raises(ValueError, match="family must be an int"):
+        family_prompts(model, 4, 4, 2, 3)
+    with pytest.raises(ValueError, match="n_families must be at most"):
+        family_prompts(model, 0, 100, 2, 3)
+    with pytest.raises(ValueError, match="length must be at most"):
+        family_prompts(model, 0, 2, 2, 99)
+    with pytest.raises(ValueError, match="n_envs must be a positive int"):
+        environment_problems(model, 1, 0)

@@ -1,4 +1,4 @@
-"""T9: cross-layer consistency. One concept steered at layers l_1..l_K with vectors tied by known
+"""Stacked local problems, and T9: cross-layer consistency. One concept steered at layers l_1..l_K with vectors tied by known
 maps ``v_j = T_j v`` (T_j = I when the same vector is added; a propagation Jacobian otherwise), its
 behaviour observed for each: locally the class is ``v + intersection_j ker(J_{l_j} T_j)``, and v is
 identifiable iff the stacked ``[J_{l_1} T_1; ...; J_{l_K} T_K]`` has rank d.
@@ -7,6 +7,10 @@ Each J_{l_j} enters through its square-root factor R_j (``R_j^T R_j = J_j^T J_j`
 ``theory.jacobian.square_root_factor``), so the stack ``[R_j T_j]_j`` has exactly the singular values
 of the full stacked Jacobian and the condition number is never squared. Symmetries shared by every
 layer (T2a's all-ones direction, which every T_j fixes) survive any number of layers.
+
+The same stack with T_j = I over problems that differ in their prompts is T6 on a model: requiring
+equivalence in every environment (prompt distribution) stacks their Jacobians, i.e. sums their
+Fisher information (``stacked_certificate``; ``theory.environments.check_t6_local``).
 """
 from __future__ import annotations
 
@@ -56,14 +60,15 @@ def layer_factors(problems: Sequence[LocalProblem], v: Any, channel: str,
     return blocks, rows
 
 
-def check_t9(problems: Sequence[LocalProblem], v: Any, channel: str, transfers: Sequence[Any] | None = None,
-             tol: float | None = None) -> Certificate:
-    """Certificate for local identifiability of v from its behaviour at several layers.
+def stacked_certificate(problems: Sequence[LocalProblem], v: Any, channel: str, transfers: Sequence[Any] | None,
+                        tol: float | None, theorem: str, claim: str, label: str) -> Certificate:
+    """Local identifiability of v from the stacked ``[R_j T_j]_j`` of several problems (layers or
+    environments).
 
     holds: the stack has certified rank d. violated: a common null direction is the witness (it is
-    in ker(J_l T_l) for every layer: the details list |R_l T_l u| per layer); an exact symmetry is
-    named when the all-ones direction is in every layer's null space. undecided: the stacked rank is
-    not certified. Details: the rank of each layer alone and of the stack."""
+    in ker(J_j T_j) for every problem: the details list |R_j T_j u| per problem); an exact symmetry is
+    named when the all-ones direction is in every problem's null space. undecided: the stacked rank
+    is not certified. Details: the rank of each problem alone and of the stack."""
     tol = as_tolerance("tol", tol)
     layer_blocks, rows = layer_factors(problems, v, channel, transfers)
     stack = np.vstack(layer_blocks)
@@ -71,18 +76,18 @@ def check_t9(problems: Sequence[LocalProblem], v: Any, channel: str, transfers: 
     _, s, vt = scipy.linalg.svd(stack, full_matrices=True)
     s = np.concatenate([s, np.zeros(max(0, d - s.size))])[:d]
     decision = decide_rank_from_singular_values(s, (rows, d), tol)
-    per_layer = []
+    per_problem = []
     for p, block in zip(problems, layer_blocks):
         sv = np.concatenate([scipy.linalg.svdvals(block), np.zeros(d)])[:d]
-        per_layer.append(decide_rank_from_singular_values(sv, (p.n_rows(channel), d), tol).rank)
+        per_problem.append(decide_rank_from_singular_values(sv, (p.n_rows(channel), d), tol).rank)
     null_dim = d - decision.rank
     vec = problems[0].vector(v)
     ones_images = [_ones_image(b) for b in layer_blocks]
     symmetries = ["layernorm-mean"] if null_dim and max(ones_images) <= decision.tolerance else []
-    details = {"channel": channel, "layers": [p.meta.get("layer") for p in problems],
-               "rank_per_layer": per_layer, "stacked_rank": decision.rank, "d": d, "symmetries": symmetries,
-               "ones_image_per_layer": ones_images, **decision.summary()}
-    common = dict(theorem="T9", claim=T9_CLAIM, dim=null_dim, rank=decision.rank, margin=decision.margin,
+    details = {"channel": channel, f"{label}s": [p.meta.get(label) for p in problems],
+               f"rank_per_{label}": per_problem, "stacked_rank": decision.rank, "d": d, "symmetries": symmetries,
+               f"ones_image_per_{label}": ones_images, **decision.summary()}
+    common = dict(theorem=theorem, claim=claim, dim=null_dim, rank=decision.rank, margin=decision.margin,
                   tolerance=decision.tolerance)
     if not decision.certified:
         return Certificate(verdict=Verdict.UNDECIDED, witness={"v": vec}, details=details, **common)
@@ -90,7 +95,14 @@ def check_t9(problems: Sequence[LocalProblem], v: Any, channel: str, transfers: 
         return Certificate(verdict=Verdict.HOLDS, witness={"v": vec}, details=details, **common)
     null_basis = vt[decision.rank:].T
     u = null_basis[:, 0]
-    details["witness_image_per_layer"] = [float(np.linalg.norm(b @ u)) for b in layer_blocks]
+    details[f"witness_image_per_{label}"] = [float(np.linalg.norm(b @ u)) for b in layer_blocks]
     return Certificate(verdict=Verdict.VIOLATED, witness={"v": vec, "common_null_direction": u,
                                                           "null_basis": null_basis},
                        details=details, **common)
+
+
+def check_t9(problems: Sequence[LocalProblem], v: Any, channel: str, transfers: Sequence[Any] | None = None,
+             tol: float | None = None) -> Certificate:
+    """T9: is v locally identifiable from its behaviour when steered (as ``T_j v``) at each problem's
+    layer? See ``stacked_certificate``; details are per layer."""
+    return stacked_certificate(problems, v, channel, transfers, tol, "T9", T9_CLAIM, "layer")

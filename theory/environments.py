@@ -117,3 +117,18 @@ def identifiable_fraction(d: int, rank: int, n_env: int, trials: int, rng: np.ra
             raise UndecidedRankError("a Gaussian draw gave an uncertified stacked rank; counting it would be a guess")
         hits += int(cls.dim == 0)
     return hits / trials
+
+
+T6_LOCAL_CLAIM = ("v is locally identifiable from these environments: the stacked Jacobians (summed Fisher "
+                  "information) have rank d")
+
+
+def check_t6_local(problems: Sequence[Any], v: Any, channel: str, tol: float | None = None) -> Certificate:
+    """T6 on a smooth model: one LocalProblem per environment (same model and hook, different prompt
+    distributions); v is locally identifiable iff the stacked Jacobians have rank d, i.e. the summed
+    Fisher information is nonsingular (probs channel). The stack is of square-root factors, so the
+    Fisher information is never formed. Witness when not: a common null direction; the all-ones
+    direction of a LayerNorm model is named ("layernorm-mean") and survives every environment."""
+    from .cross_layer import stacked_certificate
+
+    return stacked_certificate(problems, v, channel, None, tol, "T6", T6_LOCAL_CLAIM, "environment")
