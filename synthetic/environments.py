@@ -5,6 +5,8 @@ vocabulary (a seeded permutation), so each environment sees the model through di
 """
 from __future__ import annotations
 
+import math
+
 import dataclasses
 from typing import Sequence
 
@@ -12,7 +14,8 @@ import numpy as np
 
 from synthetic.local_problems import local_problem, steered_behaviour, steering_vector
 from synthetic.zoo import PlantedModel, load_model
-from theory.certificate import Certificate
+from synthetic.cross_layer import RERUN_LIMIT
+from theory.certificate import Certificate, Verdict
 from theory.environments import check_t6_local
 
 
@@ -59,6 +62,7 @@ def reverify_environments(model: PlantedModel, problems: Sequence, v: np.ndarray
     against first) for a common null direction u; O(1) for any other direction."""
     g = np.random.default_rng(seed).standard_normal(v.size)
     g /= np.linalg.norm(g)
+    eps = eps * max(float(np.linalg.norm(v)), 1.0)  # a step relative to |v|
     worst = 0.0
     for p in problems:
         prompts = family_prompts(model, p.meta["environment"], p.meta["n_families"], p.n_prompts, p.length,
@@ -66,7 +70,7 @@ def reverify_environments(model: PlantedModel, problems: Sequence, v: np.ndarray
         run = lambda x: steered_behaviour(model, p.meta["layer"], prompts, x, channel, p.alphas)
         b_v = run(v)
         along_g = np.linalg.norm(run(v + eps * g) - b_v)
-        worst = max(worst, float(np.linalg.norm(run(v + eps * u) - b_v) / along_g) if along_g > 0 else 0.0)
+        worst = max(worst, float(np.linalg.norm(run(v + eps * u) - b_v) / along_g) if along_g > 0 else math.inf)
     return worst
 
 
@@ -79,8 +83,13 @@ def environments_certificate(name: str, layer: int, n_envs: int, channel: str = 
     problems = environment_problems(model, layer, n_envs, n_prompts, seed=seed, n_families=n_families)
     v = steering_vector(model, seed)
     cert = check_t6_local(problems, v, channel, tol)
+    details = {**cert.details, "model": name}
     if "common_null_direction" not in cert.witness:
-        return cert
+        return dataclasses.replace(cert, details=details)
     ratio = reverify_environments(model, problems, v, np.asarray(cert.witness["common_null_direction"]), channel,
                                   seed=seed)
-    return dataclasses.replace(cert, details={**cert.details, "model": name, "witness_rerun_ratio": ratio})
+    details["witness_rerun_ratio"] = ratio
+    if not ratio <= RERUN_LIMIT:
+        details["reason"] = "the common null direction did not survive a re-run through the model"
+        return dataclasses.replace(cert, verdict=Verdict.UNDECIDED, details=details)
+    return dataclasses.replace(cert, details=details)

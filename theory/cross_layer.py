@@ -50,11 +50,14 @@ def layer_factors(problems: Sequence[LocalProblem], v: Any, channel: str,
         transfers = [np.eye(d)] * len(problems)
     if len(transfers) != len(problems):
         raise ValueError(f"transfers must have one (d, d) matrix per layer: {len(problems)}, got {len(transfers)}")
-    blocks, rows = [], 0
-    for i, (p, T) in enumerate(zip(problems, transfers)):
+    checked = []
+    for i, T in enumerate(transfers):  # every argument is checked before any Jacobian is computed
         T = as_float_array(f"transfers[{i}]", T, 2)
         if T.shape != (d, d):
             raise ValueError(f"transfers[{i}] must have shape ({d}, {d}), got {T.shape}")
+        checked.append(T)
+    blocks, rows = [], 0
+    for p, T in zip(problems, checked):
         blocks.append(square_root_factor(p, T @ vec, channel) @ T)
         rows += p.n_rows(channel)
     return blocks, rows

@@ -185,7 +185,11 @@ def check_t3b(problem: LocalProblem, v: Any, tol: float | None = None,
         verdict = Verdict.UNDECIDED
         details["reason"] = "rank not certified: singular values in the grey band"
     else:
-        ok = spec.rank <= pairs and spec.null_dim >= problem.d - pairs and spec.null_dim == problem.d - spec.rank
+        # independent of the factor: re-run the null and row directions through the model (jvp)
+        null_image, row_image = _recheck_directions(problem, spec)
+        details.update(null_jvp_max=null_image, row_jvp_min=row_image)
+        ok = (spec.rank <= pairs and spec.null_dim >= problem.d - pairs and null_image <= dec.band_top
+              and (spec.rank == 0 or row_image > dec.band_top))
         verdict = Verdict.HOLDS if ok else Verdict.VIOLATED
     return Certificate(theorem="T3", verdict=verdict, claim=T3B_CLAIM, dim=spec.null_dim, rank=spec.rank,
                        margin=dec.margin, tolerance=dec.tolerance,
@@ -248,6 +252,11 @@ def check_t3c(problem: LocalProblem, v: Any, channel: str = "trait", eps: Sequen
     KL / ((eps^2/2) u^T F u) -> 1 for a random u, with u^T F u = |R u|^2 from the probs factor."""
     _check_channel(channel)
     vec = problem.vector(v)
+    if isinstance(slope_tol, bool) or not isinstance(slope_tol, (int, float)) or not (math.isfinite(slope_tol)
+                                                                                     and slope_tol > 0):
+        raise ValueError(f"slope_tol must be a positive finite number, got {slope_tol!r}")
+    if not isinstance(kl, bool):
+        raise ValueError(f"kl must be a bool, got {kl!r}")
     eps = _default_eps(vec) if eps is None else np.asarray(eps, dtype=float)
     if eps.ndim != 1 or eps.size < 3 or not np.all(np.isfinite(eps)) or np.any(eps <= 0):
         raise ValueError(f"eps must be at least 3 positive finite step sizes, got {eps!r}")
@@ -366,6 +375,8 @@ def twin_search(problem: LocalProblem, v: Any, channel: str = "trait", target_co
             raise ValueError(f"{name} must be a finite number, got {value!r}")
     if step <= 0 or residual_tol <= 0:
         raise ValueError("step and residual_tol must be positive")
+    if not -1.0 <= target_cosine < 1.0:
+        raise ValueError(f"target_cosine must lie in [-1, 1), got {target_cosine!r}")
     nv = float(np.linalg.norm(vec))
     target = coordinates(problem, vec, channel)
     b_v, b_0 = behaviour(problem, vec, channel), behaviour(problem, np.zeros_like(vec), channel)
@@ -385,7 +396,9 @@ def twin_search(problem: LocalProblem, v: Any, channel: str = "trait", target_co
             # at w = v the cosine is stationary: start along -Pi_ker v, which lowers <w, v> fastest
             dirn = -spec.null_basis @ (spec.null_basis.T @ vec)
             if np.linalg.norm(dirn) <= 1e-12 * nv:
-                break  # v is orthogonal to ker J(w): no first-order way down
+                # v is orthogonal to ker J(w): no first-order way down, but along any null direction
+                # |w| grows at second order, so the cosine still falls
+                dirn = spec.null_basis[:, 0].copy()
         trial = w + h * dirn / np.linalg.norm(dirn)
         trial, res = _gauss_newton(problem, channel, trial, target, c_scale, 1e-3 * residual_tol, 10, tol, options)
         cos_t = _cosine(trial, vec)
@@ -401,7 +414,7 @@ def twin_search(problem: LocalProblem, v: Any, channel: str = "trait", target_co
     residual = behaviour_residual(np.asarray(run(w)), b_v_run, np.asarray(run(np.zeros_like(vec))))
     internal = behaviour_residual(behaviour(problem, w, channel), b_v, b_0)
     moved = cos_w < 1.0 - 1e-9
-    ok = residual <= 1e-8 and (moved or spec0.null_dim == 0)
+    verified = residual <= max(1e-8, residual_tol)
     one = _ones(problem.d)
     details = {**_meta(problem), "channel": channel, "d": problem.d, "cosine": cos_w, "residual": residual,
                "internal_residual": internal, "distance": float(np.linalg.norm(w - vec)) / nv,
@@ -410,9 +423,16 @@ def twin_search(problem: LocalProblem, v: Any, channel: str = "trait", target_co
                "reached_target": cos_w <= target_cosine,
                "symmetry_cosine_bound": (-abs(float(vec @ one)) / nv if symmetries and spec0.null_dim == 1
                                          else None)}
-    verdict = Verdict.HOLDS if ok else Verdict.VIOLATED
+    if not verified:
+        verdict = Verdict.VIOLATED  # the returned member does not steer like v when re-run
+    elif moved or spec0.null_dim == 0:
+        verdict = Verdict.HOLDS
+    else:  # a walk that found no step proves nothing either way
+        verdict = Verdict.UNDECIDED
+        details["reason"] = "the walk accepted no step: no member other than v was found"
     return Certificate(theorem="T3", verdict=verdict, claim=TWIN_CLAIM, dim=spec0.null_dim, rank=spec0.rank,
-                       margin=residual, tolerance=1e-8, witness={"v": vec, "twin": w}, details=details)
+                       margin=residual, tolerance=max(1e-8, residual_tol), witness={"v": vec, "twin": w},
+                       details=details)
 
 
 __all__ = ["CHANNELS", "LAYERNORM_MEAN", "spectrum_certificate", "local_class", "check_t3b", "check_t3c",
