@@ -250,3 +250,38 @@ def test_local_certificates_bad_input(call, name):
     _, _, problem, v = zoo("tiny-ln")
     with pytest.raises(ValueError, match=name):
         call(problem, v)
+
+
+def test_twin_search_moves_even_when_v_is_orthogonal_to_the_null_space():
+    """tiny-ln logits: ker J = span(1); v with zero mean has no first-order way down, yet the class
+    holds v + c 1 with lower cosine: the walk must find it (second order), re-run through forward."""
+    from synthetic.local_problems import zoo_local
+
+    z = zoo_local("tiny-ln", 1, n_prompts=3)
+    v = z.vector - z.vector.mean()
+    cert = twin_search(z.problem, v, "logits", max_steps=20, verify=z.verifier("logits"))
+    assert cert.verdict is Verdict.HOLDS
+    assert cert.details["cosine"] < 0.5 and cert.details["residual"] <= 1e-8
+    w = cert.witness["twin"]
+    assert np.allclose(w - v, np.mean(w - v), atol=1e-8 * np.linalg.norm(w))  # it moved along 1 only
+
+
+@pytest.mark.parametrize("kwargs,msg", [(dict(target_cosine=2.0), "target_cosine must lie in"),
+                                        (dict(target_cosine=float("nan")), "target_cosine must be a finite")])
+def test_twin_search_rejects_bad_targets(kwargs, msg):
+    _, _, problem, v = zoo("tiny-ln")
+    with pytest.raises(ValueError, match=msg):
+        twin_search(problem, v, "trait", **kwargs)
+
+
+def test_check_t3c_rejects_a_bad_slope_tolerance():
+    _, _, problem, v = zoo("tiny-ln")
+    with pytest.raises(ValueError, match="slope_tol must be"):
+        check_t3c(problem, v, "trait", slope_tol=float("nan"))
+
+
+def test_check_t3b_rechecks_its_null_space_through_the_model():
+    _, _, problem, v = zoo("tiny-ln")
+    cert = check_t3b(problem, v)
+    assert cert.verdict is Verdict.HOLDS
+    assert cert.details["null_jvp_max"] <= cert.details["band_top"] < cert.details["row_jvp_min"]
