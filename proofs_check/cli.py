@@ -60,6 +60,7 @@ def class_payload(cert: Certificate) -> dict[str, Any]:
         "tolerance": cert.tolerance,
         "singular_values": cert.details.get("singular_values"),
         "ambiguous_singular_values": cert.details.get("ambiguous_singular_values"),
+        "certificate": cert.to_dict(),
     }
 
 
@@ -177,6 +178,7 @@ def cmd_twin(args: argparse.Namespace) -> int:
     d = cert.details
     p = {"model": args.model, "layer": args.layer, "channel": args.channel, "cosine": d.get("cosine"),
          "residual": d.get("residual"), "witness": cert.witness.get("twin"), "verdict": cert.verdict.value,
+         "reached_target": d.get("reached_target"), "target_cosine": d.get("target_cosine"),
          "certificate": cert.to_dict()}
     text = "\n".join([
         f"theorem      T3 twin ({args.model}, layer {args.layer}, {args.channel} channel)",
