@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -60,23 +60,31 @@ def propagation_transfers(model: PlantedModel, layers: Sequence[int], prompts: A
     return out
 
 
+def rerun_ratio(runs: Sequence[Callable[[np.ndarray], Any]], v: np.ndarray, u: np.ndarray, eps: float = 1e-4,
+                seed: int = 0) -> float:
+    """Run the whole model through each behaviour map in ``runs`` (one per layer or environment):
+    max of |B(v + eps u) - B(v)| / |B(v + eps g) - B(v)| for a random unit g, eps relative to |v|.
+    A common null direction u gives O(eps) (second order against first); any other direction O(1);
+    inf when a map does not move at all (nothing can be verified there)."""
+    g = np.random.default_rng(seed).standard_normal(v.size)
+    g /= np.linalg.norm(g)
+    eps = eps * max(float(np.linalg.norm(v)), 1.0)
+    worst = 0.0
+    for run in runs:
+        b_v = np.asarray(run(v))
+        along_g = np.linalg.norm(np.asarray(run(v + eps * g)) - b_v)
+        along_u = np.linalg.norm(np.asarray(run(v + eps * u)) - b_v)
+        worst = max(worst, float(along_u / along_g) if along_g > 0 else math.inf)
+    return worst
+
+
 def reverify_null_direction(model: PlantedModel, layers: Sequence[int], prompts: Any, v: np.ndarray,
                             u: np.ndarray, transfers: Sequence[np.ndarray], channel: str,
                             alphas: Sequence[float], eps: float = 1e-4, seed: int = 0) -> float:
-    """Run the whole model: max over layers of |B_j(T_j(v + eps u)) - B_j(T_j v)| divided by the
-    change for a random unit direction instead of u. A common null direction gives O(eps) here
-    (second order against first order); any other direction gives O(1)."""
-    g = np.random.default_rng(seed).standard_normal(v.size)
-    g /= np.linalg.norm(g)
-    eps = eps * max(float(np.linalg.norm(v)), 1.0)  # a step relative to |v|
-    worst = 0.0
-    for layer, T in zip(layers, transfers):
-        run = lambda x: steered_behaviour(model, layer, prompts, T @ x, channel, alphas)
-        b_v = run(v)
-        along_u = np.linalg.norm(run(v + eps * u) - b_v)
-        along_g = np.linalg.norm(run(v + eps * g) - b_v)
-        worst = max(worst, float(along_u / along_g) if along_g > 0 else math.inf)  # inf: cannot verify
-    return worst
+    """``rerun_ratio`` over the layers: B_j(x) = behaviour when steering with T_j x at layer l_j."""
+    runs = [lambda x, layer=layer, T=T: steered_behaviour(model, layer, prompts, T @ x, channel, alphas)
+            for layer, T in zip(layers, transfers)]
+    return rerun_ratio(runs, v, u, eps, seed)
 
 
 def cross_layer_certificate(name: str, layers: Sequence[int], channel: str, n_prompts: int = 4,

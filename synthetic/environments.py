@@ -5,7 +5,6 @@ vocabulary (a seeded permutation), so each environment sees the model through di
 """
 from __future__ import annotations
 
-import math
 
 import dataclasses
 from typing import Sequence
@@ -14,7 +13,7 @@ import numpy as np
 
 from synthetic.local_problems import local_problem, steered_behaviour, steering_vector
 from synthetic.zoo import PlantedModel, load_model
-from synthetic.cross_layer import RERUN_LIMIT
+from synthetic.cross_layer import RERUN_LIMIT, rerun_ratio
 from theory.certificate import Certificate, Verdict
 from theory.environments import check_t6_local
 
@@ -57,21 +56,14 @@ def environment_problems(model: PlantedModel, layer: int, n_envs: int, n_prompts
 
 def reverify_environments(model: PlantedModel, problems: Sequence, v: np.ndarray, u: np.ndarray, channel: str,
                           eps: float = 1e-4, seed: int = 0) -> float:
-    """Run the whole model in every environment: max over environments of
-    |B_e(v + eps u) - B_e(v)| / |B_e(v + eps g) - B_e(v)| for a random unit g. O(eps) (second order
-    against first) for a common null direction u; O(1) for any other direction."""
-    g = np.random.default_rng(seed).standard_normal(v.size)
-    g /= np.linalg.norm(g)
-    eps = eps * max(float(np.linalg.norm(v)), 1.0)  # a step relative to |v|
-    worst = 0.0
+    """``rerun_ratio`` over the environments: B_e runs the whole model on environment e's prompts."""
+    runs = []
     for p in problems:
         prompts = family_prompts(model, p.meta["environment"], p.meta["n_families"], p.n_prompts, p.length,
                                  p.meta["seed"])
-        run = lambda x: steered_behaviour(model, p.meta["layer"], prompts, x, channel, p.alphas)
-        b_v = run(v)
-        along_g = np.linalg.norm(run(v + eps * g) - b_v)
-        worst = max(worst, float(np.linalg.norm(run(v + eps * u) - b_v) / along_g) if along_g > 0 else math.inf)
-    return worst
+        runs.append(lambda x, p=p, prompts=prompts: steered_behaviour(model, p.meta["layer"], prompts, x, channel,
+                                                                      p.alphas))
+    return rerun_ratio(runs, v, u, eps, seed)
 
 
 def environments_certificate(name: str, layer: int, n_envs: int, channel: str = "trait", n_prompts: int = 4,
