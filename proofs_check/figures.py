@@ -54,3 +54,22 @@ def cosine_ray_figure(L, v, path: Path) -> Path:
     ax.set_title("T1b: equivalent vectors can point almost opposite")
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def stacked_dimension_figure(counts, series: dict, rows_per_unit: int, d: int, xlabel: str, generic_label: str,
+                             title: str, path: Path) -> Path:
+    """Local class dimension against the number of stacked problems (layers, environments): one line
+    per model in ``series`` ({label: (dims, style)}), the generic prediction max(d - k * rows, 0), and
+    the LayerNorm floor span(1)."""
+    k = np.asarray(counts)
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    for label, (dims, style) in series.items():
+        ax.plot(k, dims, style, label=label)
+    ax.plot(k, np.maximum(d - rows_per_unit * k, 0), ":", color="0.4", label=generic_label)
+    ax.axhline(1, color="C3", lw=0.8, ls="-.", label="LayerNorm floor: span(1)")
+    ax.set_xticks(k)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("local class dimension")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    return _save(fig, path)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import numpy as np
 import sympy
 
 from synthetic.cross_layer import cross_layer_certificate
 from theory.certificate import Certificate, Verdict
 
-from ..figures import _save, plt
+from ..figures import stacked_dimension_figure
 from ..registry import EXACT, NUMERIC, check
 from ..report import figure
 
@@ -80,21 +79,14 @@ def numeric_t9(seed: int = 0) -> Certificate:
 
 @figure("T9")
 def t9_layers(seed: int, out: Path):
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
     layer_sets = [(1,), (0, 1), (0, 1, 2)]
-    k = np.arange(1, 4)
-    for name, prop, style in (("tiny-ln", False, "o-"), ("tiny-ln", True, "s--"), ("tiny-rms", False, "^-")):
-        dims = [_cert(name, ls, prop, seed).dim for ls in layer_sets]
-        ax.plot(k, dims, style, label=f"{name}{', propagated T' if prop else ', T = I'}")
-    rows = N_PROMPTS * len(ALPHAS)
-    ax.plot(k, np.maximum(32 - rows * k, 0), ":", color="0.4", label=r"$d - K N|A|$ (generic)")
-    ax.axhline(1, color="C3", lw=0.8, ls="-.", label="LayerNorm floor: span(1)")
-    ax.set_xticks(k)
-    ax.set_xlabel("number of layers K observed")
-    ax.set_ylabel("local class dimension")
-    ax.set_title("T9: cross-layer consistency (trait channel, 6 prompts x 2 strengths)")
-    ax.legend(fontsize=7)
-    path = _save(fig, out / "t9_layers.png")
+    series = {f"{name}{', propagated T' if prop else ', T = I'}": ([_cert(name, ls, prop, seed).dim for ls in layer_sets],
+                                                                  style)
+              for name, prop, style in (("tiny-ln", False, "o-"), ("tiny-ln", True, "s--"), ("tiny-rms", False, "^-"))}
+    path = stacked_dimension_figure([1, 2, 3], series, N_PROMPTS * len(ALPHAS), 32, "number of layers K observed",
+                                    r"$d - K N|A|$ (generic)",
+                                    "T9: cross-layer consistency (trait channel, 6 prompts x 2 strengths)",
+                                    out / "t9_layers.png")
     return [(path, "Class dimension against the number of layers at which the same concept is steered: it falls by "
                    "N|A| = 12 per layer until it hits 1 (the all-ones direction) on the LayerNorm model and 0 on "
                    "the RMSNorm model.")]

@@ -6,12 +6,10 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import numpy as np
-
 from synthetic.environments import environments_certificate
 from theory.certificate import Certificate, Verdict
 
-from ..figures import _save, plt
+from ..figures import stacked_dimension_figure
 from ..registry import NUMERIC, check
 from ..report import figure
 
@@ -50,18 +48,12 @@ def numeric_t6_transformer(seed: int = 0) -> Certificate:
 
 @figure("T6")
 def t6_environments(seed: int, out: Path):
-    E = np.arange(1, N_FAMILIES + 1)
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    for name, style in (("tiny-ln", "o-"), ("tiny-rms", "^-")):
-        ax.plot(E, [_cert(name, int(e), seed).dim for e in E], style, label=name)
-    ax.plot(E, np.maximum(32 - 8 * E, 0), ":", color="0.4", label=r"$d - E\,N|A|$")
-    ax.axhline(1, color="C3", lw=0.8, ls="-.", label="LayerNorm floor: span(1)")
-    ax.set_xticks(E)
-    ax.set_xlabel("number of environments E (token families)")
-    ax.set_ylabel("local class dimension")
-    ax.set_title("T6 on the toy transformers (trait channel, 4 prompts x 2 strengths each)")
-    ax.legend(fontsize=8)
-    path = _save(fig, out / "t6_environments.png")
+    E = list(range(1, N_FAMILIES + 1))
+    series = {name: ([_cert(name, e, seed).dim for e in E], style) for name, style in (("tiny-ln", "o-"),
+                                                                                      ("tiny-rms", "^-"))}
+    path = stacked_dimension_figure(E, series, 8, 32, "number of environments E (token families)",
+                                    r"$d - E\,N|A|$", "T6 on the toy transformers (trait channel, 4 prompts x 2 strengths each)",
+                                    out / "t6_environments.png")
     return [(path, "Local class dimension of v against the number of environments (prompt distributions over "
                    "disjoint token families), from the stacked Jacobians: it falls by N|A| = 8 per environment "
                    "and stops at 1 on the LayerNorm model (the all-ones direction survives) and at 0 on RMSNorm.")]
