@@ -2,7 +2,8 @@
 pass vacuously."""
 import sympy
 
-from proofs_check.checks import efficacy, linear_exact, norms_exact
+from proofs_check.checks import (cross_layer, efficacy, environments_linear, linear_exact, local, norms_exact,
+                                 sparsity)
 from theory.certificate import Verdict
 
 
@@ -51,3 +52,21 @@ def test_t2b_fails_with_layernorm_in_place_of_rmsnorm():
 
 def test_t5_fails_with_a_wrong_variance():
     assert efficacy.exact_t5(0, claimed_variance=lambda d: sympy.Rational(1, d)).verdict is Verdict.VIOLATED
+
+
+def test_t3_fails_with_a_wrong_kl_coefficient():
+    assert local.exact_t3_kl(0).verdict is Verdict.HOLDS
+    assert local.exact_t3_kl(0, claimed_coefficient=sympy.Integer(1)).verdict is Verdict.VIOLATED
+
+
+def test_t6_fails_with_a_wrong_stacked_rank():
+    assert environments_linear.exact_t6(0, claimed_rank=lambda E: min(E + 1, 4)).verdict is Verdict.VIOLATED
+
+
+def test_t7_fails_without_the_sign_of_the_second_twin_or_with_a_wrong_spark():
+    assert sparsity.exact_t7_twins(0, negate_second=False).verdict is Verdict.VIOLATED
+    assert sparsity.exact_t7_spark(0, planted_size=3).verdict is Verdict.VIOLATED
+
+
+def test_t9_fails_when_a_transfer_moves_the_ones_vector():
+    assert cross_layer.exact_t9(0, transfer_fixes_ones=False).verdict is Verdict.VIOLATED

@@ -34,11 +34,12 @@ def _verdict(ok: bool) -> Verdict:
 
 
 @check("T7", EXACT, "sparse twins of a rational A of spark 3: A a == A a' exactly (T7(b)); unique at k = 1")
-def exact_t7_twins(seed: int = 0) -> Certificate:
+def exact_t7_twins(seed: int = 0, negate_second: bool = True) -> Certificate:
     """A: 4 x 7 integer Vandermonde columns with one planted circuit of 3 columns (spark 3, proved
     exactly). k = 2 >= spark/2: the certificate is violated and its twins a = n_S1, a' = -n_S2 are
     distinct, 2-sparse, and A a - A a' is the zero vector in exact arithmetic. k = 1: spark 3 > 2,
-    unique recovery holds with margin 1."""
+    unique recovery holds with margin 1. ``negate_second=False`` is a wrong variant of T7(b)
+    (a' = +n_S2), which must fail."""
     planted = planted_spark_matrix(4, 7, 3, seed=seed, exact=True)
     A = planted.matrix
     twin = unique_recovery_certificate(A, 2)
@@ -46,6 +47,8 @@ def exact_t7_twins(seed: int = 0) -> Certificate:
     ex = twin.details.get("exact_twin", {})
     a = sympy.Matrix([sympy.Rational(x) for x in ex.get("a", ["0"] * A.cols)])
     b = sympy.Matrix([sympy.Rational(x) for x in ex.get("a_prime", ["0"] * A.cols)])
+    if not negate_second:
+        b = -b
     diff = A * a - A * b
     ok = (twin.verdict is Verdict.VIOLATED and diff.is_zero_matrix and a != b
           and sum(x != 0 for x in a) <= 2 and sum(x != 0 for x in b) <= 2
@@ -64,10 +67,11 @@ def exact_t7_twins(seed: int = 0) -> Certificate:
 
 
 @check("T7", EXACT, "exact spark of a 5 x 8 rational matrix against brute force in sympy")
-def exact_t7_spark(seed: int = 0) -> Certificate:
+def exact_t7_spark(seed: int = 0, planted_size: int = 4) -> Certificate:
     """A: 5 x 8 integer Vandermonde columns with a planted circuit of 4 columns. ``spark`` (modular
     screening + exact confirmation) must return 4 with a null vector n, A n == 0 exactly, and agree
-    with a brute-force enumeration by ``sympy.Matrix.rank`` over every subset of <= 4 columns."""
+    with a brute-force enumeration by ``sympy.Matrix.rank`` over every subset of <= 4 columns.
+    ``planted_size`` is the claimed spark (a wrong claim must fail)."""
     planted = planted_spark_matrix(5, 8, 4, seed=seed + 1, exact=True)
     A = planted.matrix
     result = spark(A)
@@ -78,7 +82,7 @@ def exact_t7_spark(seed: int = 0) -> Certificate:
             brute = s
             break
     brute = A.cols + 1 if brute is None else brute
-    ok = result.value == 4 == brute and (A * n).is_zero_matrix and result.exact
+    ok = result.value == planted_size == brute and (A * n).is_zero_matrix and result.exact
     return Certificate(
         theorem="T7", verdict=_verdict(ok), claim="spark(A) computed exactly equals the brute-force minimum dependent subset size",
         witness={"null_vector": result.null_vector},
