@@ -82,7 +82,6 @@ def _engine_flops(problem, v, options) -> float:
     chunk of the tangent map (no loop, so nothing is hidden in a while body) times the number of
     chunks, XLA's count of the fold's products, and 2 m n^2 - 2 n^3/3 per Householder QR."""
     import jax.numpy as jnp
-    import numpy as np
 
     from theory import jacobian as J
 

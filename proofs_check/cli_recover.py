@@ -4,7 +4,6 @@ certificates: the condition's (verdict, margin, witness) and the recovery's (err
 ground truth). Inputs are the user's .npy files or a seeded synthetic instance."""
 from __future__ import annotations
 
-import argparse
 from typing import Any, Callable
 
 import numpy as np

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from theory.certificate import Verdict
 from theory.softmax_shift import check_t2c, ones_in_range, probs_class
 
-from .strategies import ranked_matrices
 
 
 @st.composite

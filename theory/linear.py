@@ -15,9 +15,7 @@ import numpy as np
 import scipy.linalg
 import sympy
 
-from .certificate import Certificate, Verdict
 from .rank import EPS, RankDecision, decide_rank_from_singular_values
-from .residual import behaviour_residual
 from .validation import as_matrix, as_tolerance, as_vector
 
 Behaviour = Callable[[np.ndarray], Any]

@@ -7,7 +7,6 @@ while a step of the same length out of the class must move it clearly.
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np

@@ -6,7 +6,7 @@ softmax(z + c 1) = softmax(z), so v' ~ v iff W (v' - v) in span(1_V): the class 
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import scipy.special

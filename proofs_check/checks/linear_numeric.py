@@ -31,31 +31,31 @@ def _logits_behaviour(model):
     return lambda w: model.behaviour(w, "logits", alphas=(1.0, 2.0))
 
 
-@check("T1", "numeric", "linear model, logits channel (d=16, V=12, rank 6)")
+@check("T1", NUMERIC, "linear model, logits channel (d=16, V=12, rank 6)")
 def numeric_t1(seed: int = 0) -> Certificate:
     m = default_model(seed)
     return check_t1(m.W, steering_vector(m, seed), behaviour=_logits_behaviour(m), seed=seed)
 
 
-@check("T1a", "numeric", "orthogonal twin on the linear model, re-run through its logits")
+@check("T1a", NUMERIC, "orthogonal twin on the linear model, re-run through its logits")
 def numeric_t1a(seed: int = 0) -> Certificate:
     m = default_model(seed)
     return check_t1a(m.W, steering_vector(m, seed), behaviour=_logits_behaviour(m))
 
 
-@check("T1b", "numeric", "cosine range on the linear model, ray members re-run")
+@check("T1b", NUMERIC, "cosine range on the linear model, ray members re-run")
 def numeric_t1b(seed: int = 0) -> Certificate:
     m = default_model(seed)
     return check_t1b(m.W, steering_vector(m, seed), behaviour=_logits_behaviour(m), seed=seed)
 
 
-@check("T2c", "numeric", "probs channel of the linear model, witness through the softmax")
+@check("T2c", NUMERIC, "probs channel of the linear model, witness through the softmax")
 def numeric_t2c(seed: int = 0) -> Certificate:
     m = default_model(seed)
     return check_t2c(m.W, steering_vector(m, seed), m.H, m.b, seed=seed)
 
 
-@check("T4", "numeric", "probe direction from low-rank activations (N=40, d=16, rank 5)")
+@check("T4", NUMERIC, "probe direction from low-rank activations (N=40, d=16, rank 5)")
 def numeric_t4(seed: int = 0) -> Certificate:
     m = default_model(seed)
     rng = np.random.default_rng(seed + 2)
