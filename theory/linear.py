@@ -33,8 +33,20 @@ class UndecidedRankError(ValueError):
 # Numeric classes
 
 
+class _ClassShape:
+    """dim = number of basis columns of ker L, d = length of v: shared by numeric and exact classes."""
+
+    @property
+    def dim(self) -> int:
+        return int(self.basis.shape[1])
+
+    @property
+    def d(self) -> int:
+        return int(self.vector.shape[0])
+
+
 @dataclasses.dataclass(frozen=True)
-class EquivalenceClass:
+class EquivalenceClass(_ClassShape):
     """``[v] = point + span(basis)`` for a numeric readout L (float64).
 
     point     : (d,) minimum-norm member ``L^+ L v``.
@@ -52,14 +64,6 @@ class EquivalenceClass:
     @property
     def rank(self) -> int:
         return self.decision.rank
-
-    @property
-    def dim(self) -> int:
-        return int(self.basis.shape[1])
-
-    @property
-    def d(self) -> int:
-        return int(self.vector.shape[0])
 
     @property
     def certified(self) -> bool:
@@ -111,7 +115,7 @@ def _numeric_class(L: np.ndarray, v: np.ndarray, tol: float | None, scale: float
 
 
 @dataclasses.dataclass(frozen=True)
-class ExactEquivalenceClass:
+class ExactEquivalenceClass(_ClassShape):
     """``[v] = point + span(basis)`` computed exactly in the rationals (sympy).
 
     point : (d, 1) rational minimum-norm member ``L^+ L v``.
@@ -123,14 +127,6 @@ class ExactEquivalenceClass:
     point: sympy.Matrix
     basis: sympy.Matrix
     rank: int
-
-    @property
-    def dim(self) -> int:
-        return int(self.basis.shape[1])
-
-    @property
-    def d(self) -> int:
-        return int(self.vector.shape[0])
 
     @property
     def certified(self) -> bool:
