@@ -6,6 +6,7 @@ the fences inside it would never be collected. The parser below removes one leve
 from every admonition body before parsing (line numbers are unchanged, so failures point at the
 right line of the page).
 """
+
 from __future__ import annotations
 
 import re

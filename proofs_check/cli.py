@@ -1,12 +1,14 @@
 """``steerid``: the command line. Every subcommand takes ``--json`` and then prints one JSON object;
 bad input gives a one-line error on stderr and exit code 2."""
+
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +29,9 @@ def _load_npy(path: str, name: str) -> np.ndarray:
         return np.load(p, allow_pickle=False)
     except ValueError as exc:
         if "allow_pickle" in str(exc):
-            raise CliError(f"{name}: {path} holds pickled objects; only plain numeric .npy files are read") from None
+            raise CliError(
+                f"{name}: {path} holds pickled objects; only plain numeric .npy files are read"
+            ) from None
         raise CliError(f"{name}: cannot read {path} as .npy: {exc}") from None
     except (OSError, EOFError) as exc:
         raise CliError(f"{name}: cannot read {path} as .npy: {exc}") from None
@@ -88,12 +92,16 @@ def cmd_class(args: argparse.Namespace) -> int:
         amb = ", ".join(f"{x:.3g}" for x in payload["ambiguous_singular_values"])
         lines.append(f"undecided    singular values in the grey band: {amb}; pass --tol to decide")
     elif payload["orthogonal_twin"] is not None:
-        lines.append(f"twin         orthogonal member with |twin| = {np.linalg.norm(payload['orthogonal_twin']):.6g}")
+        lines.append(
+            f"twin         orthogonal member with |twin| = {np.linalg.norm(payload['orthogonal_twin']):.6g}"
+        )
     else:
         lines.append(f"twin         none: {payload['orthogonal_twin_reason']}")
     if cr is not None:
         opening = "[" if cr["inf_attained"] else "("
-        lines.append(f"cosines      {opening}{cr['inf']:.6g}, {cr['sup']:.6g}]  (cosine of members to v, T1b)")
+        lines.append(
+            f"cosines      {opening}{cr['inf']:.6g}, {cr['sup']:.6g}]  (cosine of members to v, T1b)"
+        )
     _emit(payload, args.json, "\n".join(lines))
     return 0
 
@@ -107,10 +115,24 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     rows = run_checks(select(args.only), seed=args.seed)
     if args.json:
-        print(json.dumps({"seed": args.seed, "violated": any_violated(rows),
-                          "results": [{"check": r.check.name, "kind": r.check.kind, "seconds": r.seconds,
-                                       "certificate": r.certificate.to_dict()} for r in rows]},
-                         allow_nan=False))
+        print(
+            json.dumps(
+                {
+                    "seed": args.seed,
+                    "violated": any_violated(rows),
+                    "results": [
+                        {
+                            "check": r.check.name,
+                            "kind": r.check.kind,
+                            "seconds": r.seconds,
+                            "certificate": r.certificate.to_dict(),
+                        }
+                        for r in rows
+                    ],
+                },
+                allow_nan=False,
+            )
+        )
     else:
         print(table(rows))
     return 1 if any_violated(rows) else 0
@@ -123,17 +145,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     def progress(check, row):
         if not args.json:
-            print(f"[{row.certificate.theorem:>4}] {check.kind:<7} {row.certificate.verdict.value:<9} "
-                  f"{row.seconds:6.2f}s  {check.name}", file=sys.stderr, flush=True)
+            print(
+                f"[{row.certificate.theorem:>4}] {check.kind:<7} {row.certificate.verdict.value:<9} "
+                f"{row.seconds:6.2f}s  {check.name}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     rows = run_checks(select(None), seed=args.seed, progress=progress)
     out = Path(args.out)
     paths = write_report(rows, out, args.seed)
-    (out / "timings.json").write_text(json.dumps(
-        [{"theorem": r.certificate.theorem, "check": r.check.name, "seconds": r.seconds} for r in rows], indent=1))
+    (out / "timings.json").write_text(
+        json.dumps(
+            [
+                {"theorem": r.certificate.theorem, "check": r.check.name, "seconds": r.seconds}
+                for r in rows
+            ],
+            indent=1,
+        )
+    )
     if args.json:
-        print(json.dumps({"out": str(out), "report": str(paths["md"]), "violated": any_violated(rows),
-                          "results": [r.certificate.to_dict() for r in rows]}, allow_nan=False))
+        print(
+            json.dumps(
+                {
+                    "out": str(out),
+                    "report": str(paths["md"]),
+                    "violated": any_violated(rows),
+                    "results": [r.certificate.to_dict() for r in rows],
+                },
+                allow_nan=False,
+            )
+        )
     else:
         print(table(rows))
         print(f"\nreport: {paths['md']}  certificates: {paths['json']}")
@@ -143,29 +185,49 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def local_payload(cert: Certificate) -> dict[str, Any]:
     """The ``steerid local --json`` object, read off the T3 spectrum certificate."""
     d = cert.details
-    return {"model": d.get("model"), "layer": d.get("layer"), "channel": d.get("channel"), "d": d.get("d"),
-            "rank": cert.rank, "null_dim": cert.dim, "singular_values": d.get("singular_values"),
-            "null_basis": cert.witness["null_basis"], "verdict": cert.verdict.value, "margin": cert.margin,
-            "tolerance": cert.tolerance, "symmetries": d.get("symmetries", []),
-            "ambiguous_singular_values": d.get("ambiguous_singular_values"), "certificate": cert.to_dict()}
+    return {
+        "model": d.get("model"),
+        "layer": d.get("layer"),
+        "channel": d.get("channel"),
+        "d": d.get("d"),
+        "rank": cert.rank,
+        "null_dim": cert.dim,
+        "singular_values": d.get("singular_values"),
+        "null_basis": cert.witness["null_basis"],
+        "verdict": cert.verdict.value,
+        "margin": cert.margin,
+        "tolerance": cert.tolerance,
+        "symmetries": d.get("symmetries", []),
+        "ambiguous_singular_values": d.get("ambiguous_singular_values"),
+        "certificate": cert.to_dict(),
+    }
 
 
 def cmd_local(args: argparse.Namespace) -> int:
     from synthetic.local_problems import local_certificate
 
-    cert = local_certificate(args.model, args.layer, args.channel, n_prompts=args.prompts, length=args.length,
-                             seed=args.seed, tol=args.tol)
+    cert = local_certificate(
+        args.model,
+        args.layer,
+        args.channel,
+        n_prompts=args.prompts,
+        length=args.length,
+        seed=args.seed,
+        tol=args.tol,
+    )
     p = local_payload(cert)
     s = np.asarray(p["singular_values"])
-    text = "\n".join([
-        f"theorem      T3 ({p['model']}, layer {p['layer']}, {p['channel']} channel, {args.prompts} prompts)",
-        f"verdict      {p['verdict']}",
-        f"rank         {p['rank']} of d = {p['d']}   (null dim {p['null_dim']}: the local class is a manifold of that dimension)",
-        f"margin       {p['margin']:.4g}   (tolerance {p['tolerance']:.3g})",
-        f"spectrum     s_1 = {s[0]:.4g}, smallest kept {s[p['rank'] - 1] if p['rank'] else 0:.3g}, "
-        f"largest dropped {s[p['rank']] if p['rank'] < s.size else 0:.3g}",
-        f"symmetries   {', '.join(p['symmetries']) or 'none found'}",
-    ])
+    text = "\n".join(
+        [
+            f"theorem      T3 ({p['model']}, layer {p['layer']}, {p['channel']} channel, {args.prompts} prompts)",
+            f"verdict      {p['verdict']}",
+            f"rank         {p['rank']} of d = {p['d']}   (null dim {p['null_dim']}: the local class is a manifold of that dimension)",
+            f"margin       {p['margin']:.4g}   (tolerance {p['tolerance']:.3g})",
+            f"spectrum     s_1 = {s[0]:.4g}, smallest kept {s[p['rank'] - 1] if p['rank'] else 0:.3g}, "
+            f"largest dropped {s[p['rank']] if p['rank'] < s.size else 0:.3g}",
+            f"symmetries   {', '.join(p['symmetries']) or 'none found'}",
+        ]
+    )
     _emit(p, args.json, text)
     return 0
 
@@ -173,20 +235,39 @@ def cmd_local(args: argparse.Namespace) -> int:
 def cmd_twin(args: argparse.Namespace) -> int:
     from synthetic.local_problems import twin_certificate
 
-    cert = twin_certificate(args.model, args.layer, args.channel, n_prompts=args.prompts, length=args.length,
-                            seed=args.seed, max_steps=args.steps)
+    cert = twin_certificate(
+        args.model,
+        args.layer,
+        args.channel,
+        n_prompts=args.prompts,
+        length=args.length,
+        seed=args.seed,
+        max_steps=args.steps,
+    )
     d = cert.details
-    p = {"model": args.model, "layer": args.layer, "channel": args.channel, "cosine": d.get("cosine"),
-         "residual": d.get("residual"), "witness": cert.witness.get("twin"), "verdict": cert.verdict.value,
-         "reached_target": d.get("reached_target"), "target_cosine": d.get("target_cosine"),
-         "certificate": cert.to_dict()}
-    text = "\n".join([
-        f"theorem      T3 twin ({args.model}, layer {args.layer}, {args.channel} channel)",
-        f"verdict      {p['verdict']}",
-        f"cosine       {p['cosine']:.4g}   (to v; the class allows down to {d.get('symmetry_cosine_bound', float('nan')):.4g} "
-        "where only a symmetry is free)" if d.get("symmetry_cosine_bound") is not None else f"cosine       {p['cosine']:.4g}",
-        f"residual     {p['residual']:.3g}   (|B(v') - B(v)| / |B(v) - B(0)|, re-run through the model)",
-    ])
+    p = {
+        "model": args.model,
+        "layer": args.layer,
+        "channel": args.channel,
+        "cosine": d.get("cosine"),
+        "residual": d.get("residual"),
+        "witness": cert.witness.get("twin"),
+        "verdict": cert.verdict.value,
+        "reached_target": d.get("reached_target"),
+        "target_cosine": d.get("target_cosine"),
+        "certificate": cert.to_dict(),
+    }
+    text = "\n".join(
+        [
+            f"theorem      T3 twin ({args.model}, layer {args.layer}, {args.channel} channel)",
+            f"verdict      {p['verdict']}",
+            f"cosine       {p['cosine']:.4g}   (to v; the class allows down to {d.get('symmetry_cosine_bound', float('nan')):.4g} "
+            "where only a symmetry is free)"
+            if d.get("symmetry_cosine_bound") is not None
+            else f"cosine       {p['cosine']:.4g}",
+            f"residual     {p['residual']:.3g}   (|B(v') - B(v)| / |B(v) - B(0)|, re-run through the model)",
+        ]
+    )
     _emit(p, args.json, text)
     return 0
 
@@ -241,7 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="steerid", description="Verify the (non-)identifiability of steering vectors.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    demo = sub.add_parser("demo", help="run every theorem check on the embedded models and write a report")
+    demo = sub.add_parser(
+        "demo", help="run every theorem check on the embedded models and write a report"
+    )
     demo.add_argument("--out", default="out", help="output folder (default: out)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--json", action="store_true")
@@ -265,8 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from synthetic.zoo import MODEL_NAMES
 
-    for name, func, helptext in (("local", cmd_local, "T3: spectrum and null space of a built-in model's Jacobian"),
-                                 ("twin", cmd_twin, "T3: walk the class of v to a far member, re-run through the model")):
+    for name, func, helptext in (
+        ("local", cmd_local, "T3: spectrum and null space of a built-in model's Jacobian"),
+        ("twin", cmd_twin, "T3: walk the class of v to a far member, re-run through the model"),
+    ):
         sp = sub.add_parser(name, help=helptext)
         sp.add_argument("--model", default="tiny-ln", help=f"one of {', '.join(MODEL_NAMES)}")
         sp.add_argument("--layer", type=int, default=1)
@@ -285,7 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
     cls.add_argument("L", help="readout matrix (m, d) as .npy")
     cls.add_argument("v", help="steering vector (d,) as .npy")
     cls.add_argument("--channel", choices=["logits", "probs"], default="logits")
-    cls.add_argument("--tol", type=_positive_float, default=None, help="rank tolerance (default max(m,d) eps s_1)")
+    cls.add_argument(
+        "--tol",
+        type=_positive_float,
+        default=None,
+        help="rank tolerance (default max(m,d) eps s_1)",
+    )
     cls.add_argument("--json", action="store_true")
     cls.set_defaults(func=cmd_class)
     return p

@@ -2,9 +2,11 @@
 identifiability comes back (T6-T9) and, when it holds, recover the planted direction. Each prints
 certificates: the condition's (verdict, margin, witness) and the recovery's (error against the
 ground truth). Inputs are the user's .npy files or a seeded synthetic instance."""
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -12,14 +14,19 @@ from theory.certificate import Certificate
 
 
 def _certificate_lines(cert: Certificate, label: str) -> list[str]:
-    lines = [f"{label}: {cert.theorem} {cert.verdict.value}"
-             + ("" if cert.dim is None else f", class dim {cert.dim}")
-             + ("" if cert.margin is None else f", margin {cert.margin:.4g}"),
-             f"  claim: {cert.claim}"]
+    lines = [
+        f"{label}: {cert.theorem} {cert.verdict.value}"
+        + ("" if cert.dim is None else f", class dim {cert.dim}")
+        + ("" if cert.margin is None else f", margin {cert.margin:.4g}"),
+        f"  claim: {cert.claim}",
+    ]
     for k, v in cert.details.items():
         if isinstance(v, (int, float, str, bool)) and len(str(v)) < 70:
             lines.append(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}")
-    lines.append("  witness: " + (", ".join(f"{k} {np.asarray(a).shape}" for k, a in cert.witness.items()) or "none"))
+    lines.append(
+        "  witness: "
+        + (", ".join(f"{k} {np.asarray(a).shape}" for k, a in cert.witness.items()) or "none")
+    )
     return lines
 
 
@@ -39,21 +46,39 @@ def recover_multi_env(args, load) -> tuple[dict, str]:
     if args.model:
         from synthetic.environments import environments_certificate
 
-        return _result({"condition": environments_certificate(args.model, args.layer, args.envs, args.channel,
-                                                              args.prompts, args.seed, args.tol)})
+        return _result(
+            {
+                "condition": environments_certificate(
+                    args.model,
+                    args.layer,
+                    args.envs,
+                    args.channel,
+                    args.prompts,
+                    args.seed,
+                    args.tol,
+                )
+            }
+        )
     if args.readouts:
         envs = [load(p, f"readouts[{i}]") for i, p in enumerate(args.readouts)]
         if args.vector is None:
-            raise ValueError("--vector is required with --readouts (the steering vector to identify)")
+            raise ValueError(
+                "--vector is required with --readouts (the steering vector to identify)"
+            )
         v = load(args.vector, "vector")
         extra = {}
     else:
-        extra = {"environments_needed": environments_needed(args.d, args.rank)}  # validates d and rank
+        extra = {
+            "environments_needed": environments_needed(args.d, args.rank)
+        }  # validates d and rank
         if args.envs < 1:
             raise ValueError(f"--envs must be a positive int, got {args.envs}")
         rng = np.random.default_rng(args.seed)
-        envs = [rng.standard_normal((args.rank + 2, args.rank)) @ rng.standard_normal((args.rank, args.d))
-                for _ in range(args.envs)]
+        envs = [
+            rng.standard_normal((args.rank + 2, args.rank))
+            @ rng.standard_normal((args.rank, args.d))
+            for _ in range(args.envs)
+        ]
         v = rng.standard_normal(args.d)
     return _result({"condition": check_t6(envs, v, args.tol)}, extra)
 
@@ -112,16 +137,33 @@ def recover_cross_layer(args, load) -> tuple[dict, str]:
         layers = [int(x) for x in args.layers.split(",")]
     except ValueError:
         raise ValueError(f"--layers must be comma-separated ints, got {args.layers!r}") from None
-    return _result({"condition": cross_layer_certificate(args.model, layers, args.channel, args.prompts, args.seed,
-                                                         propagate=args.propagate, tol=args.tol)})
+    return _result(
+        {
+            "condition": cross_layer_certificate(
+                args.model,
+                layers,
+                args.channel,
+                args.prompts,
+                args.seed,
+                propagate=args.propagate,
+                tol=args.tol,
+            )
+        }
+    )
 
 
-RUNNERS: dict[str, Callable] = {"multi-env": recover_multi_env, "sparse": recover_sparse, "ica": recover_ica,
-                                "cross-layer": recover_cross_layer}
+RUNNERS: dict[str, Callable] = {
+    "multi-env": recover_multi_env,
+    "sparse": recover_sparse,
+    "ica": recover_ica,
+    "cross-layer": recover_cross_layer,
+}
 
 
 def add_parser(sub, parser_class, positive_float) -> None:
-    rec = sub.add_parser("recover", help="T6-T9: check a condition that restores identifiability and recover")
+    rec = sub.add_parser(
+        "recover", help="T6-T9: check a condition that restores identifiability and recover"
+    )
     kinds = rec.add_subparsers(dest="kind", required=True, parser_class=parser_class)
 
     def common(p):
@@ -135,9 +177,13 @@ def add_parser(sub, parser_class, positive_float) -> None:
     me.add_argument("--d", type=int, default=12)
     me.add_argument("--rank", type=int, default=3)
     me.add_argument("--envs", type=int, default=4)
-    me.add_argument("--model", help="a built-in transformer: environments are token-family prompt sets")
+    me.add_argument(
+        "--model", help="a built-in transformer: environments are token-family prompt sets"
+    )
     me.add_argument("--layer", type=int, default=1, help="with --model")
-    me.add_argument("--channel", choices=["logits", "probs", "trait"], default="trait", help="with --model")
+    me.add_argument(
+        "--channel", choices=["logits", "probs", "trait"], default="trait", help="with --model"
+    )
     me.add_argument("--prompts", type=int, default=4, help="prompts per environment, with --model")
     me.add_argument("--tol", type=positive_float, default=None)
     common(me)
@@ -153,7 +199,9 @@ def add_parser(sub, parser_class, positive_float) -> None:
 
     ica = kinds.add_parser("ica", help="T8: independent sources; FastICA")
     ica.add_argument("--data", help="activations (n, d) .npy")
-    ica.add_argument("--laws", default="laplace,uniform,bimodal", help="comma-separated source laws")
+    ica.add_argument(
+        "--laws", default="laplace,uniform,bimodal", help="comma-separated source laws"
+    )
     ica.add_argument("--n", type=int, default=5000)
     common(ica)
 
@@ -162,6 +210,8 @@ def add_parser(sub, parser_class, positive_float) -> None:
     cl.add_argument("--layers", default="0,1,2")
     cl.add_argument("--channel", choices=["logits", "probs", "trait"], default="trait")
     cl.add_argument("--prompts", type=int, default=4)
-    cl.add_argument("--propagate", action="store_true", help="T_j = propagation Jacobian instead of identity")
+    cl.add_argument(
+        "--propagate", action="store_true", help="T_j = propagation Jacobian instead of identity"
+    )
     cl.add_argument("--tol", type=positive_float, default=None)
     common(cl)

@@ -1,4 +1,5 @@
 """Figures of the report, drawn from certificates and the toolkit's own objects (matplotlib, Agg)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,16 @@ import numpy as np  # noqa: E402
 
 from theory.linear import equivalence_class, ray_member  # noqa: E402
 
-plt.rcParams.update({"figure.dpi": 120, "font.size": 10, "axes.grid": True, "grid.alpha": 0.3,
-                     "svg.hashsalt": "steerid", "savefig.bbox": "tight"})
+plt.rcParams.update(
+    {
+        "figure.dpi": 120,
+        "font.size": 10,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "svg.hashsalt": "steerid",
+        "savefig.bbox": "tight",
+    }
+)
 
 
 def _save(fig, path: Path) -> Path:
@@ -21,12 +30,16 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def spectrum_figure(singular_values, tolerance: float, band_top: float, path: Path, title: str) -> Path:
+def spectrum_figure(
+    singular_values, tolerance: float, band_top: float, path: Path, title: str
+) -> Path:
     """Singular values on a log scale with the zero tolerance tau and the grey band (tau, sqrt(tau s_1))."""
     s = np.asarray(singular_values, dtype=float)
     floor = max(tolerance * 1e-3, 1e-300)
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    ax.semilogy(np.arange(1, s.size + 1), np.maximum(s, floor), "o-", color="C0", label="singular values")
+    ax.semilogy(
+        np.arange(1, s.size + 1), np.maximum(s, floor), "o-", color="C0", label="singular values"
+    )
     ax.axhline(tolerance, color="C3", ls="--", label=r"tolerance $\tau$")
     ax.axhspan(tolerance, band_top, color="0.85", label=r"grey band $(\tau, \sqrt{\tau\sigma_1})$")
     ax.set_xlabel("index i")
@@ -56,8 +69,16 @@ def cosine_ray_figure(L, v, path: Path) -> Path:
     return _save(fig, path)
 
 
-def stacked_dimension_figure(counts, series: dict, rows_per_unit: int, d: int, xlabel: str, generic_label: str,
-                             title: str, path: Path) -> Path:
+def stacked_dimension_figure(
+    counts,
+    series: dict,
+    rows_per_unit: int,
+    d: int,
+    xlabel: str,
+    generic_label: str,
+    title: str,
+    path: Path,
+) -> Path:
     """Local class dimension against the number of stacked problems (layers, environments): one line
     per model in ``series`` ({label: (dims, style)}), the generic prediction max(d - k * rows, 0), and
     the LayerNorm floor span(1)."""

@@ -3,12 +3,13 @@ its numeric checks on the synthetic models, and the test module that holds its p
 
 Check modules add entries with the ``@check`` decorator; ``load_all`` imports them.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import importlib
 import pkgutil
-from typing import Callable
+from collections.abc import Callable
 
 from theory.certificate import Certificate
 
@@ -36,38 +37,76 @@ class Check:
 THEOREMS: dict[str, Theorem] = {
     t.id: t
     for t in [
-        Theorem("T1", "Linear readout: [v] = v + ker L, dim d - rank L, minimum-norm member L^+ L v",
-                "tests/test_t1_linear.py"),
-        Theorem("T1a", "Orthogonal twin v - (|v|^2/|k|^2) k exists iff k = v - L^+ L v != 0",
-                "tests/test_t1a_twin.py"),
-        Theorem("T1b", "Cosines to v over [v] fill (-|k|/|v|, 1]; infimum approached, never attained",
-                "tests/test_t1b_cosine.py"),
-        Theorem("T2a", "Mean-centring LayerNorm: v ~ v + c 1 at every layer, for every channel",
-                "tests/test_transformer.py"),
-        Theorem("T2b", "RMSNorm has no all-ones symmetry: RMSNorm(h + c 1) != RMSNorm(h) in general",
-                "tests/test_transformer.py"),
-        Theorem("T2c", "probs class of a linear model: dim d - rank W + [1_V in range W]",
-                "tests/test_t2c_softmax.py"),
-        Theorem("T3", "Constant rank r of the Jacobian: the class is locally a manifold of dim d - r "
-                "(Rothenberg: locally identifiable iff the Fisher information is nonsingular)",
-                "tests/test_t3_local.py"),
-        Theorem("T4", "A probe direction is identified only modulo S^perp, dim d - rank Cov(H)",
-                "tests/test_t4_estimation.py"),
-        Theorem("T5", "Orthogonal perturbations: R - 1 = rho tan(theta) U, (U + 1)/2 ~ Beta((d-2)/2, (d-2)/2)",
-                "tests/test_t5_efficacy.py"),
-        Theorem("T6", "Multiple environments: identifiable iff the stacked readout has rank d",
-                "tests/test_t6_environments.py"),
-        Theorem("T7", "Sparsity: k-sparse codes are unique iff spark(A) > 2k",
-                "tests/test_t7_sparsity.py"),
-        Theorem("T8", "Independence: at most one Gaussian source => A identified up to permutation and scale",
-                "tests/test_t8_independence.py"),
-        Theorem("T9", "Cross-layer consistency: identifiable iff the stacked [J_l T_l] has rank d",
-                "tests/test_t9_cross_layer.py"),
+        Theorem(
+            "T1",
+            "Linear readout: [v] = v + ker L, dim d - rank L, minimum-norm member L^+ L v",
+            "tests/test_t1_linear.py",
+        ),
+        Theorem(
+            "T1a",
+            "Orthogonal twin v - (|v|^2/|k|^2) k exists iff k = v - L^+ L v != 0",
+            "tests/test_t1a_twin.py",
+        ),
+        Theorem(
+            "T1b",
+            "Cosines to v over [v] fill (-|k|/|v|, 1]; infimum approached, never attained",
+            "tests/test_t1b_cosine.py",
+        ),
+        Theorem(
+            "T2a",
+            "Mean-centring LayerNorm: v ~ v + c 1 at every layer, for every channel",
+            "tests/test_transformer.py",
+        ),
+        Theorem(
+            "T2b",
+            "RMSNorm has no all-ones symmetry: RMSNorm(h + c 1) != RMSNorm(h) in general",
+            "tests/test_transformer.py",
+        ),
+        Theorem(
+            "T2c",
+            "probs class of a linear model: dim d - rank W + [1_V in range W]",
+            "tests/test_t2c_softmax.py",
+        ),
+        Theorem(
+            "T3",
+            "Constant rank r of the Jacobian: the class is locally a manifold of dim d - r "
+            "(Rothenberg: locally identifiable iff the Fisher information is nonsingular)",
+            "tests/test_t3_local.py",
+        ),
+        Theorem(
+            "T4",
+            "A probe direction is identified only modulo S^perp, dim d - rank Cov(H)",
+            "tests/test_t4_estimation.py",
+        ),
+        Theorem(
+            "T5",
+            "Orthogonal perturbations: R - 1 = rho tan(theta) U, (U + 1)/2 ~ Beta((d-2)/2, (d-2)/2)",
+            "tests/test_t5_efficacy.py",
+        ),
+        Theorem(
+            "T6",
+            "Multiple environments: identifiable iff the stacked readout has rank d",
+            "tests/test_t6_environments.py",
+        ),
+        Theorem(
+            "T7",
+            "Sparsity: k-sparse codes are unique iff spark(A) > 2k",
+            "tests/test_t7_sparsity.py",
+        ),
+        Theorem(
+            "T8",
+            "Independence: at most one Gaussian source => A identified up to permutation and scale",
+            "tests/test_t8_independence.py",
+        ),
+        Theorem(
+            "T9",
+            "Cross-layer consistency: identifiable iff the stacked [J_l T_l] has rank d",
+            "tests/test_t9_cross_layer.py",
+        ),
     ]
 }
 
 CHECKS: list[Check] = []
-
 
 
 def check(theorem: str, kind: str, name: str):

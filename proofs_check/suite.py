@@ -1,9 +1,10 @@
 """Run registered checks, timing each one; the rows feed the CLI table, the report and the tests."""
+
 from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from theory.certificate import Certificate, Verdict
 
@@ -17,8 +18,11 @@ class SuiteRow:
     seconds: float
 
 
-def run_checks(checks: Iterable[Check], seed: int = 0,
-               progress: Callable[[Check, SuiteRow], None] | None = None) -> list[SuiteRow]:
+def run_checks(
+    checks: Iterable[Check],
+    seed: int = 0,
+    progress: Callable[[Check, SuiteRow], None] | None = None,
+) -> list[SuiteRow]:
     rows = []
     for c in checks:
         start = time.perf_counter()
@@ -40,11 +44,21 @@ def format_margin(x: float | None) -> str:
 
 def table(rows: list[SuiteRow], with_seconds: bool = True) -> str:
     """Plain-text table: theorem, kind, verdict, dim, margin, seconds, check name."""
-    head = ["theorem", "kind", "verdict", "dim", "margin"] + (["seconds"] if with_seconds else []) + ["check"]
+    head = (
+        ["theorem", "kind", "verdict", "dim", "margin"]
+        + (["seconds"] if with_seconds else [])
+        + ["check"]
+    )
     body = []
     for r in rows:
         c = r.certificate
-        line = [c.theorem, r.check.kind, c.verdict.value, "-" if c.dim is None else str(c.dim), format_margin(c.margin)]
+        line = [
+            c.theorem,
+            r.check.kind,
+            c.verdict.value,
+            "-" if c.dim is None else str(c.dim),
+            format_margin(c.margin),
+        ]
         if with_seconds:
             line.append(f"{r.seconds:.2f}")
         body.append(line + [r.check.name])

@@ -3,17 +3,17 @@
 Environment e draws its prompts uniformly from the e-th of ``n_families`` disjoint slices of the
 vocabulary (a seeded permutation), so each environment sees the model through different inputs.
 """
+
 from __future__ import annotations
 
-
 import dataclasses
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
+from synthetic.cross_layer import RERUN_LIMIT, rerun_ratio
 from synthetic.local_problems import local_problem, steered_behaviour, steering_vector
 from synthetic.zoo import PlantedModel, load_model
-from synthetic.cross_layer import RERUN_LIMIT, rerun_ratio
 from theory.certificate import Certificate, Verdict
 from theory.environments import check_t6_local
 
@@ -24,14 +24,19 @@ def _positive_int(name: str, x) -> int:
     return int(x)
 
 
-def family_prompts(model: PlantedModel, family: int, n_families: int, n_prompts: int, length: int,
-                   seed: int = 0) -> np.ndarray:
+def family_prompts(
+    model: PlantedModel, family: int, n_families: int, n_prompts: int, length: int, seed: int = 0
+) -> np.ndarray:
     """(n_prompts, length) token ids drawn from token family ``family`` of ``n_families``."""
     n_families = _positive_int("n_families", n_families)
     V = model.cfg.vocab_size
     if n_families > V:
         raise ValueError(f"n_families must be at most the vocabulary size {V}, got {n_families}")
-    if isinstance(family, bool) or not isinstance(family, (int, np.integer)) or not 0 <= family < n_families:
+    if (
+        isinstance(family, bool)
+        or not isinstance(family, (int, np.integer))
+        or not 0 <= family < n_families
+    ):
         raise ValueError(f"family must be an int in [0, {n_families}), got {family!r}")
     n_prompts, length = _positive_int("n_prompts", n_prompts), _positive_int("length", length)
     if length > model.cfg.n_ctx:
@@ -40,46 +45,88 @@ def family_prompts(model: PlantedModel, family: int, n_families: int, n_prompts:
     return np.random.default_rng([seed, family]).choice(tokens, size=(n_prompts, length))
 
 
-def environment_problems(model: PlantedModel, layer: int, n_envs: int, n_prompts: int = 4, length: int = 6,
-                         seed: int = 0, alphas: Sequence[float] = (1.0, 2.0), n_families: int | None = None) -> list:
+def environment_problems(
+    model: PlantedModel,
+    layer: int,
+    n_envs: int,
+    n_prompts: int = 4,
+    length: int = 6,
+    seed: int = 0,
+    alphas: Sequence[float] = (1.0, 2.0),
+    n_families: int | None = None,
+) -> list:
     """One LocalProblem per environment (token family), same model, layer and strengths."""
     n_envs = _positive_int("n_envs", n_envs)
     n_families = n_envs if n_families is None else n_families
     out = []
     for e in range(n_envs):
-        p = local_problem(model, layer, prompts=family_prompts(model, e, n_families, n_prompts, length, seed),
-                          alphas=alphas)
-        out.append(dataclasses.replace(p, meta={**p.meta, "environment": e, "n_families": n_families,
-                                                "seed": seed}))
+        p = local_problem(
+            model,
+            layer,
+            prompts=family_prompts(model, e, n_families, n_prompts, length, seed),
+            alphas=alphas,
+        )
+        out.append(
+            dataclasses.replace(
+                p, meta={**p.meta, "environment": e, "n_families": n_families, "seed": seed}
+            )
+        )
     return out
 
 
-def reverify_environments(model: PlantedModel, problems: Sequence, v: np.ndarray, u: np.ndarray, channel: str,
-                          eps: float = 1e-4, seed: int = 0) -> float:
+def reverify_environments(
+    model: PlantedModel,
+    problems: Sequence,
+    v: np.ndarray,
+    u: np.ndarray,
+    channel: str,
+    eps: float = 1e-4,
+    seed: int = 0,
+) -> float:
     """``rerun_ratio`` over the environments: B_e runs the whole model on environment e's prompts."""
     runs = []
     for p in problems:
-        prompts = family_prompts(model, p.meta["environment"], p.meta["n_families"], p.n_prompts, p.length,
-                                 p.meta["seed"])
-        runs.append(lambda x, p=p, prompts=prompts: steered_behaviour(model, p.meta["layer"], prompts, x, channel,
-                                                                      p.alphas))
+        prompts = family_prompts(
+            model,
+            p.meta["environment"],
+            p.meta["n_families"],
+            p.n_prompts,
+            p.length,
+            p.meta["seed"],
+        )
+        runs.append(
+            lambda x, p=p, prompts=prompts: steered_behaviour(
+                model, p.meta["layer"], prompts, x, channel, p.alphas
+            )
+        )
     return rerun_ratio(runs, v, u, eps, seed)
 
 
-def environments_certificate(name: str, layer: int, n_envs: int, channel: str = "trait", n_prompts: int = 4,
-                             seed: int = 0, tol: float | None = None, n_families: int | None = None) -> Certificate:
+def environments_certificate(
+    name: str,
+    layer: int,
+    n_envs: int,
+    channel: str = "trait",
+    n_prompts: int = 4,
+    seed: int = 0,
+    tol: float | None = None,
+    n_families: int | None = None,
+) -> Certificate:
     """T6 on zoo model ``name``: v = steering_vector(model) observed in the first ``n_envs`` of
     ``n_families`` (default n_envs) token-family environments; a common null direction is re-run
     through the whole model in every environment (details ``witness_rerun_ratio``)."""
     model = load_model(name, seed)
-    problems = environment_problems(model, layer, n_envs, n_prompts, seed=seed, n_families=n_families)
+    problems = environment_problems(
+        model, layer, n_envs, n_prompts, seed=seed, n_families=n_families
+    )
     v = steering_vector(model, seed)
     cert = check_t6_local(problems, v, channel, tol)
     details = {**cert.details, "model": name}
     if "common_null_direction" not in cert.witness:
         return dataclasses.replace(cert, details=details)
-    ratio = reverify_environments(model, problems, v, np.asarray(cert.witness["common_null_direction"]), channel,
-                                  seed=seed)
+    ratio = reverify_environments(
+        model, problems, v, np.asarray(cert.witness["common_null_direction"]), channel, seed=seed
+    )
     details["witness_rerun_ratio"] = ratio
     if not ratio <= RERUN_LIMIT:
         details["reason"] = "the common null direction did not survive a re-run through the model"

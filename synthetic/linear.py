@@ -5,10 +5,11 @@ The readout W (V x d) has a chosen rank r and reads c: ``W = A Q^T`` with Q (d x
 +gamma (resp. -gamma) along c, so steering along c raises the trait score. Two trait channels:
 the token-set score ``logsumexp(z[S+]) - logsumexp(z[S-])`` and the linear probe ``<c, h + v>``.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.special
@@ -22,12 +23,12 @@ CHANNELS = ("logits", "probs", "trait", "probe")
 class LinearModel:
     """Logits ``z_i = W (h_i + alpha v) + b`` for activations h_i (rows of H)."""
 
-    W: np.ndarray          # (V, d) readout
-    b: np.ndarray          # (V,) bias
-    H: np.ndarray          # (N, d) unsteered activations, one row per prompt
-    concept: np.ndarray    # (d,) planted unit concept direction c
-    plus: np.ndarray       # token ids of S+ (trait expressed)
-    minus: np.ndarray      # token ids of S- (trait opposed)
+    W: np.ndarray  # (V, d) readout
+    b: np.ndarray  # (V,) bias
+    H: np.ndarray  # (N, d) unsteered activations, one row per prompt
+    concept: np.ndarray  # (d,) planted unit concept direction c
+    plus: np.ndarray  # token ids of S+ (trait expressed)
+    minus: np.ndarray  # token ids of S- (trait opposed)
 
     @property
     def d(self) -> int:
@@ -57,8 +58,10 @@ class LinearModel:
             elif channel == "probs":
                 out.append(scipy.special.softmax(z, axis=-1))
             else:
-                out.append(scipy.special.logsumexp(z[:, self.plus], axis=-1)
-                           - scipy.special.logsumexp(z[:, self.minus], axis=-1))
+                out.append(
+                    scipy.special.logsumexp(z[:, self.plus], axis=-1)
+                    - scipy.special.logsumexp(z[:, self.minus], axis=-1)
+                )
         return np.stack(out)
 
     def readout(self, channel: str = "logits") -> np.ndarray:
@@ -70,7 +73,9 @@ class LinearModel:
             return self.concept[None, :]
         if channel == "trait":
             return self.W[np.concatenate([self.plus, self.minus])]
-        raise ValueError(f"channel must be one of ('logits', 'trait', 'probe') for a linear readout, got {channel!r}")
+        raise ValueError(
+            f"channel must be one of ('logits', 'trait', 'probe') for a linear readout, got {channel!r}"
+        )
 
 
 def make_linear_model(
@@ -83,20 +88,32 @@ def make_linear_model(
     seed: int = 0,
 ) -> LinearModel:
     """A random linear model of readout rank ``rank`` (default min(d, vocab)) with a planted concept."""
-    for name, value in (("d", d), ("vocab", vocab), ("n_prompts", n_prompts), ("n_trait_tokens", n_trait_tokens)):
+    for name, value in (
+        ("d", d),
+        ("vocab", vocab),
+        ("n_prompts", n_prompts),
+        ("n_trait_tokens", n_trait_tokens),
+    ):
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     r = min(d, vocab) if rank is None else rank
     if not isinstance(r, (int, np.integer)) or not 1 <= r <= min(d, vocab):
-        raise ValueError(f"rank must be an int in [1, min(d, vocab)] = [1, {min(d, vocab)}], got {rank!r}")
+        raise ValueError(
+            f"rank must be an int in [1, min(d, vocab)] = [1, {min(d, vocab)}], got {rank!r}"
+        )
     if 2 * n_trait_tokens > vocab:
-        raise ValueError(f"n_trait_tokens must be at most vocab/2 = {vocab // 2}, got {n_trait_tokens}")
+        raise ValueError(
+            f"n_trait_tokens must be at most vocab/2 = {vocab // 2}, got {n_trait_tokens}"
+        )
     rng = np.random.default_rng(seed)
     Q, _ = np.linalg.qr(rng.standard_normal((d, r)))
     concept = Q[:, 0].copy()
     A = rng.standard_normal((vocab, r))
     tokens = rng.permutation(vocab)
-    plus, minus = np.sort(tokens[:n_trait_tokens]), np.sort(tokens[n_trait_tokens:2 * n_trait_tokens])
+    plus, minus = (
+        np.sort(tokens[:n_trait_tokens]),
+        np.sort(tokens[n_trait_tokens : 2 * n_trait_tokens]),
+    )
     A[plus, 0] += gamma
     A[minus, 0] -= gamma
     W = A @ Q.T

@@ -6,11 +6,13 @@ logits are that stream @ ``w_u`` (the toy transformer has no unembedding bias). 
 re-runs the whole model through ``forward`` with a ``Steering``: the independent path on which
 certificates' witnesses are re-verified.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -24,18 +26,22 @@ from theory.local import spectrum_certificate, twin_search
 from theory.steering import Steering
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _downstream(cfg: TransformerConfig, layer: int):
     """One function object per (cfg, layer), so compiled engine code is shared by every model and
     seed of that shape (the params travel as a ``Partial`` argument, not as constants)."""
+
     def downstream(params, resid):
         return run_from(params, cfg, resid, layer)
+
     return downstream
 
 
 def _check_model(model: Any) -> PlantedModel:
     if not isinstance(model, PlantedModel):
-        raise ValueError(f"model must be a zoo PlantedModel (synthetic.zoo.load_model), got {type(model).__name__}")
+        raise ValueError(
+            f"model must be a zoo PlantedModel (synthetic.zoo.load_model), got {type(model).__name__}"
+        )
     return model
 
 
@@ -54,38 +60,73 @@ def _check_prompts(model: PlantedModel, prompts: Any) -> np.ndarray:
     except Exception as exc:
         raise ValueError(f"prompts must be an int array of shape (N, T): {exc}") from None
     if arr.ndim == 2 and arr.shape[0] == 0 or arr.size == 0:
-        raise ValueError(f"prompts is an empty prompt set (shape {arr.shape}); need at least one prompt")
+        raise ValueError(
+            f"prompts is an empty prompt set (shape {arr.shape}); need at least one prompt"
+        )
     if arr.ndim != 2:
         raise ValueError(f"prompts must have shape (N, T), got shape {arr.shape}")
     if arr.dtype.kind not in "iu":
         raise ValueError(f"prompts must hold integer token ids, got dtype {arr.dtype}")
     if arr.min() < 0 or arr.max() >= model.cfg.vocab_size:
-        raise ValueError(f"prompts must be token ids in [0, {model.cfg.vocab_size}), found [{arr.min()}, {arr.max()}]")
+        raise ValueError(
+            f"prompts must be token ids in [0, {model.cfg.vocab_size}), found [{arr.min()}, {arr.max()}]"
+        )
     if arr.shape[1] > model.cfg.n_ctx:
-        raise ValueError(f"prompts has T = {arr.shape[1]} positions, more than n_ctx = {model.cfg.n_ctx}")
+        raise ValueError(
+            f"prompts has T = {arr.shape[1]} positions, more than n_ctx = {model.cfg.n_ctx}"
+        )
     return arr
 
 
-def transformer_problem(cfg: TransformerConfig, params: dict, tokens: Any, layer: int,
-                        alphas: Sequence[float] = (1.0,), positions: Sequence[int] | None = None,
-                        plus: Sequence[int] = (), minus: Sequence[int] = (), meta: dict | None = None) -> LocalProblem:
+def transformer_problem(
+    cfg: TransformerConfig,
+    params: dict,
+    tokens: Any,
+    layer: int,
+    alphas: Sequence[float] = (1.0,),
+    positions: Sequence[int] | None = None,
+    plus: Sequence[int] = (),
+    minus: Sequence[int] = (),
+    meta: dict | None = None,
+) -> LocalProblem:
     """The LocalProblem of any toy transformer (cfg, params) steered at ``blocks.{layer}.hook_resid_pre``
     on ``tokens`` (N, T): stream ``resid_pre``, downstream ``run_from``, unembedding ``w_u`` (no bias)."""
     if not isinstance(cfg, TransformerConfig):
         raise ValueError(f"cfg must be a TransformerConfig, got {type(cfg).__name__}")
-    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= int(layer) <= cfg.n_layers:
-        raise ValueError(f"layer must be an int in [0, n_layers] = [0, {cfg.n_layers}], got {layer!r}")
+    if (
+        isinstance(layer, bool)
+        or not isinstance(layer, (int, np.integer))
+        or not 0 <= int(layer) <= cfg.n_layers
+    ):
+        raise ValueError(
+            f"layer must be an int in [0, n_layers] = [0, {cfg.n_layers}], got {layer!r}"
+        )
     layer = int(layer)
     stream = np.asarray(resid_pre(params, cfg, tokens, layer))
     fn = jax.tree_util.Partial(_downstream(cfg, layer), params)
-    return LocalProblem(downstream=fn, stream=stream, w_u=np.asarray(params["w_u"]), b_u=None,
-                        positions=positions, alphas=alphas, plus=tuple(int(t) for t in plus),
-                        minus=tuple(int(t) for t in minus), meta={"layer": layer, **(meta or {})})
+    return LocalProblem(
+        downstream=fn,
+        stream=stream,
+        w_u=np.asarray(params["w_u"]),
+        b_u=None,
+        positions=positions,
+        alphas=alphas,
+        plus=tuple(int(t) for t in plus),
+        minus=tuple(int(t) for t in minus),
+        meta={"layer": layer, **(meta or {})},
+    )
 
 
-def local_problem(model: PlantedModel, layer: int, prompts: Any = None, n_prompts: int = 8, length: int = 8,
-                  seed: int = 0, alphas: Sequence[float] = (1.0,),
-                  positions: Sequence[int] | None = None) -> LocalProblem:
+def local_problem(
+    model: PlantedModel,
+    layer: int,
+    prompts: Any = None,
+    n_prompts: int = 8,
+    length: int = 8,
+    seed: int = 0,
+    alphas: Sequence[float] = (1.0,),
+    positions: Sequence[int] | None = None,
+) -> LocalProblem:
     """The LocalProblem of ``model`` steered at ``blocks.{layer}.hook_resid_pre`` on ``prompts``
     (default: ``make_prompts(model, n_prompts, length, seed)``), strengths ``alphas``, positions P;
     the trait channel reads S+ = model.plus, S- = model.minus."""
@@ -95,15 +136,33 @@ def local_problem(model: PlantedModel, layer: int, prompts: Any = None, n_prompt
         prompts = make_prompts(model, n_prompts, length, seed)
     tokens = _check_prompts(model, prompts)
     return transformer_problem(
-        model.cfg, model.params, tokens, layer, alphas=alphas, positions=positions, plus=model.plus,
+        model.cfg,
+        model.params,
+        tokens,
+        layer,
+        alphas=alphas,
+        positions=positions,
+        plus=model.plus,
         minus=model.minus,
-        meta={"model": model.name, "seed": model.seed, "n_prompts": int(tokens.shape[0]),
-              "length": int(tokens.shape[1]), "norm": model.cfg.norm},
+        meta={
+            "model": model.name,
+            "seed": model.seed,
+            "n_prompts": int(tokens.shape[0]),
+            "length": int(tokens.shape[1]),
+            "norm": model.cfg.norm,
+        },
     )
 
 
-def steered_behaviour(model: PlantedModel, layer: int, prompts: Any, v: Any, channel: str,
-                      alphas: Sequence[float] = (1.0,), positions: Sequence[int] | None = None) -> np.ndarray:
+def steered_behaviour(
+    model: PlantedModel,
+    layer: int,
+    prompts: Any,
+    v: Any,
+    channel: str,
+    alphas: Sequence[float] = (1.0,),
+    positions: Sequence[int] | None = None,
+) -> np.ndarray:
     """B(v) by running the whole model (``forward`` with ``Steering(layer, v, alpha, P)``), laid out
     like ``theory.jacobian.behaviour``: (|A|, N, T, V) logits/probs, (|A|, N) trait."""
     model = _check_model(model)
@@ -112,8 +171,17 @@ def steered_behaviour(model: PlantedModel, layer: int, prompts: Any, v: Any, cha
     tokens = _check_prompts(model, prompts)
     out = []
     for alpha in alphas:
-        z = forward(model.params, model.cfg, tokens, Steering(layer=layer, vector=np.asarray(v, dtype=np.float64),
-                                                             alpha=float(alpha), positions=positions))
+        z = forward(
+            model.params,
+            model.cfg,
+            tokens,
+            Steering(
+                layer=layer,
+                vector=np.asarray(v, dtype=np.float64),
+                alpha=float(alpha),
+                positions=positions,
+            ),
+        )
         if channel == "logits":
             out.append(np.asarray(z))
         elif channel == "probs":
@@ -126,10 +194,14 @@ def steered_behaviour(model: PlantedModel, layer: int, prompts: Any, v: Any, cha
 def behaviour_verifier(model: PlantedModel, problem: LocalProblem, prompts: Any, channel: str):
     """v -> B(v) through ``forward`` for the prompts, layer, strengths and positions of ``problem``."""
     layer = int(problem.meta["layer"])
-    return lambda v: steered_behaviour(model, layer, prompts, v, channel, problem.alphas, problem.positions)
+    return lambda v: steered_behaviour(
+        model, layer, prompts, v, channel, problem.alphas, problem.positions
+    )
 
 
-def steering_vector(model: PlantedModel, seed: int = 0, scale: float = 2.0, noise: float = 0.5) -> np.ndarray:
+def steering_vector(
+    model: PlantedModel, seed: int = 0, scale: float = 2.0, noise: float = 0.5
+) -> np.ndarray:
     """``scale * c + noise * g`` with g ~ N(0, I_d) from ``default_rng(seed)``: along the planted
     concept, with parts in every direction (the all-ones direction included)."""
     model = _check_model(model)
@@ -151,8 +223,15 @@ class ZooLocal:
         return behaviour_verifier(self.model, self.problem, self.prompts, channel)
 
 
-def zoo_local(name: str, layer: int, n_prompts: int = 8, length: int = 8, seed: int = 0,
-              alphas: Sequence[float] = (1.0,), positions: Sequence[int] | None = None) -> ZooLocal:
+def zoo_local(
+    name: str,
+    layer: int,
+    n_prompts: int = 8,
+    length: int = 8,
+    seed: int = 0,
+    alphas: Sequence[float] = (1.0,),
+    positions: Sequence[int] | None = None,
+) -> ZooLocal:
     """``load_model(name, seed)`` cut at ``layer`` on ``make_prompts(model, n_prompts, length, seed)``,
     with ``v = steering_vector(model, seed)``."""
     model = load_model(name, seed)
@@ -161,8 +240,15 @@ def zoo_local(name: str, layer: int, n_prompts: int = 8, length: int = 8, seed: 
     return ZooLocal(model, prompts, problem, steering_vector(model, seed))
 
 
-def local_certificate(name: str, layer: int, channel: str, n_prompts: int = 8, length: int = 8, seed: int = 0,
-                      tol: float | None = None) -> Certificate:
+def local_certificate(
+    name: str,
+    layer: int,
+    channel: str,
+    n_prompts: int = 8,
+    length: int = 8,
+    seed: int = 0,
+    tol: float | None = None,
+) -> Certificate:
     """What ``steerid local`` reports: the T3 spectrum certificate (rank, null space, symmetries) of
     the zoo model ``name`` at ``layer`` for one channel."""
     if channel not in CHANNELS:
@@ -171,12 +257,26 @@ def local_certificate(name: str, layer: int, channel: str, n_prompts: int = 8, l
     return spectrum_certificate(z.problem, z.vector, channel, tol=tol, seed=seed)
 
 
-def twin_certificate(name: str, layer: int, channel: str, n_prompts: int = 8, length: int = 8, seed: int = 0,
-                     target_cosine: float = 0.0, max_steps: int = 60) -> Certificate:
+def twin_certificate(
+    name: str,
+    layer: int,
+    channel: str,
+    n_prompts: int = 8,
+    length: int = 8,
+    seed: int = 0,
+    target_cosine: float = 0.0,
+    max_steps: int = 60,
+) -> Certificate:
     """What ``steerid twin`` reports: a level-set walk from v to a far member of its class, the
     witness re-run through ``forward`` (details: cosine, residual)."""
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
     z = zoo_local(name, layer, n_prompts, length, seed)
-    return twin_search(z.problem, z.vector, channel, target_cosine=target_cosine, max_steps=max_steps,
-                       verify=z.verifier(channel))
+    return twin_search(
+        z.problem,
+        z.vector,
+        channel,
+        target_cosine=target_cosine,
+        max_steps=max_steps,
+        verify=z.verifier(channel),
+    )

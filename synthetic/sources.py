@@ -14,12 +14,14 @@ Laws (exact excess kurtosis ``kappa = E s^4 - 3`` in brackets):
                     [mu^4 + 6 mu^2 sigma^2 + 3 sigma^4 - 3 = -6561/5000]
 - ``scale_mixture`` 9/10 N(0, 1/2) + 1/10 N(0, 11/2) (heavy tails)       [3 (9/10 * 1/4 + 1/10 * 121/4) - 3 = 27/4]
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Sequence
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -72,9 +74,20 @@ LAWS: dict[str, SourceLaw] = {
         SourceLaw("gaussian", True, Fraction(0), "N(0, 1)", _gaussian),
         SourceLaw("laplace", False, Fraction(3), "Laplace(0, 1/sqrt 2)", _laplace),
         SourceLaw("uniform", False, Fraction(-6, 5), "U(-sqrt 3, sqrt 3)", _uniform),
-        SourceLaw("bimodal", False, Fraction(-6561, 5000),
-                  "1/2 N(-9/10, 19/100) + 1/2 N(9/10, 19/100)", _bimodal),
-        SourceLaw("scale_mixture", False, Fraction(27, 4), "9/10 N(0, 1/2) + 1/10 N(0, 11/2)", _scale_mixture),
+        SourceLaw(
+            "bimodal",
+            False,
+            Fraction(-6561, 5000),
+            "1/2 N(-9/10, 19/100) + 1/2 N(9/10, 19/100)",
+            _bimodal,
+        ),
+        SourceLaw(
+            "scale_mixture",
+            False,
+            Fraction(27, 4),
+            "9/10 N(0, 1/2) + 1/10 N(0, 11/2)",
+            _scale_mixture,
+        ),
     ]
 }
 NON_GAUSSIAN_LAWS = tuple(name for name, law in LAWS.items() if not law.gaussian)
@@ -106,8 +119,10 @@ def validate_n_samples(n_samples: Any, name: str = "n_samples") -> int:
     if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, (int, np.integer)):
         raise ValueError(f"{name} must be an int, got {n_samples!r}")
     if n_samples < MIN_SAMPLES:
-        raise ValueError(f"{name} must be at least {MIN_SAMPLES} (the Gaussianity statistic needs "
-                         f"{MIN_SAMPLES // 2} held-out samples), got {n_samples}")
+        raise ValueError(
+            f"{name} must be at least {MIN_SAMPLES} (the Gaussianity statistic needs "
+            f"{MIN_SAMPLES // 2} held-out samples), got {n_samples}"
+        )
     return int(n_samples)
 
 
@@ -143,7 +158,11 @@ def random_mixing(d: int, k: int, seed: Any = 0, max_condition: float = 10.0) ->
     """A = U diag(sigma) V^T (d, k): U, V Haar-orthonormal, sigma uniform in [1, max_condition] with
     sigma_max = max_condition and sigma_min = 1 when k >= 2, so cond(A) = max_condition exactly."""
     for name, value in (("d", d), ("k", k)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        if (
+            isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (int, np.integer))
+            or value < 1
+        ):
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     if d < k:
         raise ValueError(f"d must be at least k (full column rank needs d >= k), got d={d}, k={k}")
@@ -162,9 +181,9 @@ def random_mixing(d: int, k: int, seed: Any = 0, max_condition: float = 10.0) ->
 class MixedData:
     """Samples ``H = S A^T`` (rows h_i = A s_i) with the sources and the planted mixing matrix."""
 
-    H: np.ndarray       # (n, d)
-    S: np.ndarray       # (n, k)
-    A: np.ndarray       # (d, k)
+    H: np.ndarray  # (n, d)
+    S: np.ndarray  # (n, k)
+    A: np.ndarray  # (d, k)
     laws: tuple[str, ...]
 
     @property

@@ -12,10 +12,12 @@ Every generator is seeded (``numpy.random.Generator``); same seed, same object.
 - ``sparse_code(p, k, seed, support=None, signs=None)``: a k-sparse code with magnitudes in
   [0.5, 2] (bounded away from 0), on a chosen or uniform random support.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import sympy
@@ -47,8 +49,15 @@ def random_support(p: int, k: int, seed: int | np.random.Generator = 0) -> np.nd
     return np.sort(_rng(seed).choice(p, size=k, replace=False))
 
 
-def sparse_code(p: int, k: int, seed: int | np.random.Generator = 0, support: Sequence[int] | None = None,
-                signs: Sequence[float] | None = None, low: float = 0.5, high: float = 2.0) -> np.ndarray:
+def sparse_code(
+    p: int,
+    k: int,
+    seed: int | np.random.Generator = 0,
+    support: Sequence[int] | None = None,
+    signs: Sequence[float] | None = None,
+    low: float = 0.5,
+    high: float = 2.0,
+) -> np.ndarray:
     """A code in R^p with exactly k nonzeros on ``support`` (default: uniform random), magnitudes
     uniform in [low, high] and the given ``signs`` (default: random +-1)."""
     p, k = _as_int("p", p, 1), _as_int("k", k, 0)
@@ -60,8 +69,15 @@ def sparse_code(p: int, k: int, seed: int | np.random.Generator = 0, support: Se
     if support is None:
         support = np.sort(rng.choice(p, size=k, replace=False))
     support = np.asarray(support, dtype=int)
-    if support.shape != (k,) or len(set(support.tolist())) != k or np.any(support < 0) or np.any(support >= p):
-        raise ValueError(f"support must be {k} distinct indices in [0, {p}), got {support.tolist()}")
+    if (
+        support.shape != (k,)
+        or len(set(support.tolist())) != k
+        or np.any(support < 0)
+        or np.any(support >= p)
+    ):
+        raise ValueError(
+            f"support must be {k} distinct indices in [0, {p}), got {support.tolist()}"
+        )
     mags = rng.uniform(low, high, size=k)
     if signs is None:
         signs = rng.choice([-1.0, 1.0], size=k)
@@ -95,8 +111,9 @@ def _check_spark(m: int, p: int, spark: int) -> None:
         raise ValueError(f"spark must be one of {allowed} for an {m} x {p} matrix, got {spark}")
 
 
-def planted_spark_matrix(m: int, p: int, spark: int, seed: int | np.random.Generator = 0,
-                         exact: bool = False) -> PlantedSpark:
+def planted_spark_matrix(
+    m: int, p: int, spark: int, seed: int | np.random.Generator = 0, exact: bool = False
+) -> PlantedSpark:
     """An (m, p) matrix of spark exactly ``spark`` (1 <= spark <= min(m + 1, p), or p + 1 when m >= p).
 
     A circuit T of size ``spark`` at random positions: one column of T is ``sum beta_j`` times the
@@ -112,8 +129,10 @@ def planted_spark_matrix(m: int, p: int, spark: int, seed: int | np.random.Gener
     rng = _rng(seed)
     plant = spark <= min(m, p)
     if exact and plant and spark >= 2 and 2 * spark - 3 > m:
-        raise ValueError(f"exact planting proves spark = {spark} only when 2 spark - 3 <= m = {m}; "
-                         "use float mode or more rows")
+        raise ValueError(
+            f"exact planting proves spark = {spark} only when 2 spark - 3 <= m = {m}; "
+            "use float mode or more rows"
+        )
     if exact:
         nodes = rng.choice(np.arange(-3 * p, 3 * p + 1), size=p, replace=False)
         cols = [[sympy.Integer(int(x)) ** i for i in range(m)] for x in nodes]
@@ -128,8 +147,13 @@ def planted_spark_matrix(m: int, p: int, spark: int, seed: int | np.random.Gener
         null[list(others)] = beta
         null[target] = -1.0
         if exact:
-            cols[target] = [sum((sympy.Integer(int(b)) * cols[j][i] for b, j in zip(beta, others)), sympy.Integer(0))
-                            for i in range(m)]
+            cols[target] = [
+                sum(
+                    (sympy.Integer(int(b)) * cols[j][i] for b, j in zip(beta, others)),
+                    sympy.Integer(0),
+                )
+                for i in range(m)
+            ]
         else:
             G[:, target] = G[:, list(others)] @ beta.astype(float) if others else 0.0
     if exact:
@@ -139,7 +163,9 @@ def planted_spark_matrix(m: int, p: int, spark: int, seed: int | np.random.Gener
     return PlantedSpark(matrix=matrix, spark=spark, circuit=circuit, null_vector=null)
 
 
-def concept_dictionary(d: int, p: int, seed: int | np.random.Generator = 0, spark: int | None = None) -> PlantedSpark:
+def concept_dictionary(
+    d: int, p: int, seed: int | np.random.Generator = 0, spark: int | None = None
+) -> PlantedSpark:
     """A (d, p) dictionary of unit-norm concept directions; with ``spark`` set, one planted circuit
     of that size (e.g. spark 3: one concept is a combination of two others)."""
     d, p = _as_int("d", d, 1), _as_int("p", p, 1)
@@ -151,4 +177,9 @@ def concept_dictionary(d: int, p: int, seed: int | np.random.Generator = 0, spar
     if np.any(norms == 0):
         raise ValueError("spark 1 (a zero column) has no unit-norm dictionary")
     null = None if planted.null_vector is None else planted.null_vector * norms
-    return PlantedSpark(matrix=planted.matrix / norms, spark=planted.spark, circuit=planted.circuit, null_vector=null)
+    return PlantedSpark(
+        matrix=planted.matrix / norms,
+        spark=planted.spark,
+        circuit=planted.circuit,
+        null_vector=null,
+    )

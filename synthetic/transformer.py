@@ -17,6 +17,7 @@ and ``unembed``; ``forward`` is exactly ``unembed(run_from(resid_pre(tokens, l) 
 Public entry points check their inputs (raising ValueError naming the argument) before any work;
 checks that need concrete values are skipped for arrays traced under jit/vmap/grad.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -64,7 +65,11 @@ class TransformerConfig:
         for name in ("d_model", "n_layers", "n_heads", "d_mlp", "vocab_size", "n_ctx"):
             value = getattr(self, name)
             lowest = 0 if name == "n_layers" else 1
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lowest:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, np.integer))
+                or value < lowest
+            ):
                 kind = "a non-negative int" if lowest == 0 else "a positive int"
                 raise ValueError(f"TransformerConfig.{name} must be {kind}, got {value!r}")
             object.__setattr__(self, name, int(value))
@@ -72,7 +77,8 @@ class TransformerConfig:
             raise ValueError(f"TransformerConfig.norm must be one of {NORMS}, got {self.norm!r}")
         if self.d_model % self.n_heads:
             raise ValueError(
-                f"TransformerConfig.d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+                f"TransformerConfig.d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
+            )
 
     @property
     def d_head(self) -> int:
@@ -114,7 +120,7 @@ def _param_spec(cfg: TransformerConfig) -> dict:
             return {"g": _Leaf((d,), "ones"), "b": _Leaf((d,), "zeros")}
         return {"g": _Leaf((d,), "ones")}
 
-    def linear(n_in: int, n_out: int, scale: float) -> dict:   # x @ w + b, w ~ N(0, scale^2 / n_in)
+    def linear(n_in: int, n_out: int, scale: float) -> dict:  # x @ w + b, w ~ N(0, scale^2 / n_in)
         return {"w": _Leaf((n_in, n_out), scale / math.sqrt(n_in)), "b": _Leaf((n_out,), "zeros")}
 
     block = lambda: {
@@ -154,7 +160,7 @@ def init_params(cfg: TransformerConfig, key) -> dict:
             out.append((np.ones if leaf.fill == "ones" else np.zeros)(leaf.shape))
         else:
             size = math.prod(leaf.shape)
-            out.append(z[offset:offset + size].reshape(leaf.shape) * leaf.fill)
+            out.append(z[offset : offset + size].reshape(leaf.shape) * leaf.fill)
             offset += size
     return jax.tree_util.tree_unflatten(treedef, [jnp.asarray(x, jnp.float64) for x in out])
 
@@ -177,9 +183,9 @@ def _attn(p: dict, cfg: TransformerConfig, x):
     concatenated, then c_proj."""
     T, H, dh = x.shape[-2], cfg.n_heads, cfg.d_head
     q, k, v = jnp.split(x @ p["c_attn"]["w"] + p["c_attn"]["b"], 3, axis=-1)
-    q, k, v = (a.reshape(*a.shape[:-1], H, dh) for a in (q, k, v))           # (..., T, H, dh)
-    att = jnp.einsum("...qhe,...khe->...hqk", q, k) / math.sqrt(dh)           # (..., H, T, T)
-    att = jnp.where(jnp.tril(jnp.ones((T, T), dtype=bool)), att, -jnp.inf)   # position t sees s <= t
+    q, k, v = (a.reshape(*a.shape[:-1], H, dh) for a in (q, k, v))  # (..., T, H, dh)
+    att = jnp.einsum("...qhe,...khe->...hqk", q, k) / math.sqrt(dh)  # (..., H, T, T)
+    att = jnp.where(jnp.tril(jnp.ones((T, T), dtype=bool)), att, -jnp.inf)  # position t sees s <= t
     att = jax.nn.softmax(att, axis=-1)
     y = jnp.einsum("...hqk,...khe->...qhe", att, v).reshape(*x.shape[:-1], cfg.d_model)
     return y @ p["c_proj"]["w"] + p["c_proj"]["b"]
@@ -187,7 +193,10 @@ def _attn(p: dict, cfg: TransformerConfig, x):
 
 def _mlp(p: dict, x):
     """c_proj(GELU(c_fc(x))), exact (erf) GELU."""
-    return jax.nn.gelu(x @ p["c_fc"]["w"] + p["c_fc"]["b"], approximate=False) @ p["c_proj"]["w"] + p["c_proj"]["b"]
+    return (
+        jax.nn.gelu(x @ p["c_fc"]["w"] + p["c_fc"]["b"], approximate=False) @ p["c_proj"]["w"]
+        + p["c_proj"]["b"]
+    )
 
 
 def _block(p: dict, cfg: TransformerConfig, x):
@@ -226,7 +235,7 @@ def _forward(params, cfg, tokens, layer, vector, alpha, mask):
     if vector is not None:
         delta = alpha * vector
         if mask is not None:
-            delta = mask[:, None] * delta                                     # (T, d)
+            delta = mask[:, None] * delta  # (T, d)
         x = x + delta
     return _unembed(params, _run_from(params, cfg, x, layer))
 
@@ -302,19 +311,25 @@ def forward(params: dict, cfg: TransformerConfig, tokens, steering: Steering | N
     if steering is None:
         return _forward_jit(params, cfg, tokens, 0, None, None, None)
     if not isinstance(steering, Steering):
-        raise ValueError(f"steering must be a theory.steering.Steering or None, got {type(steering).__name__}")
+        raise ValueError(
+            f"steering must be a theory.steering.Steering or None, got {type(steering).__name__}"
+        )
     layer = _check_layer("steering.layer", steering.layer, cfg)
     vector = _check_float_array("steering.vector", steering.vector, ndim=1)
     if vector.shape[0] != cfg.d_model:
-        raise ValueError(f"steering.vector must have length d_model = {cfg.d_model}, got shape {vector.shape}")
+        raise ValueError(
+            f"steering.vector must have length d_model = {cfg.d_model}, got shape {vector.shape}"
+        )
     alpha = _check_float_array("steering.alpha", steering.alpha, ndim=0)
     mask = None
     if steering.positions is not None:
         T = tokens.shape[-1]
         if any(not 0 <= p < T for p in steering.positions):
-            raise ValueError(f"steering.positions must lie in [0, T) = [0, {T}), got {list(steering.positions)}")
+            raise ValueError(
+                f"steering.positions must lie in [0, T) = [0, {T}), got {list(steering.positions)}"
+            )
         mask = np.zeros(T)
-        mask[list(steering.positions)] = 1.0   # P is a set: a repeated position is steered once
+        mask[list(steering.positions)] = 1.0  # P is a set: a repeated position is steered once
     return _forward_jit(params, cfg, tokens, layer, vector, alpha, mask)
 
 
@@ -333,10 +348,15 @@ def _check_cfg(cfg: Any) -> None:
 
 def _check_key(key: Any) -> None:
     ok = isinstance(key, jax.Array) and (
-        jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ()
-        or key.dtype == jnp.uint32 and key.shape == (2,))
+        jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        and key.shape == ()
+        or key.dtype == jnp.uint32
+        and key.shape == (2,)
+    )
     if not ok:
-        raise ValueError(f"key must be a single jax.random key (e.g. jax.random.key(0)), got {key!r}")
+        raise ValueError(
+            f"key must be a single jax.random key (e.g. jax.random.key(0)), got {key!r}"
+        )
 
 
 @functools.lru_cache(maxsize=64)
@@ -349,7 +369,9 @@ def _expected_params(cfg: TransformerConfig):
 def _check_params(params: Any, cfg: TransformerConfig) -> None:
     """params must have exactly the tree structure and shapes init_params(cfg, .) makes."""
     if not isinstance(params, dict):
-        raise ValueError(f"params must be the dict made by init_params, got {type(params).__name__}")
+        raise ValueError(
+            f"params must be the dict made by init_params, got {type(params).__name__}"
+        )
     treedef, expected = _expected_params(cfg)
     leaves, got_def = jax.tree_util.tree_flatten(params)
     if got_def != treedef:
@@ -361,7 +383,9 @@ def _check_params(params: Any, cfg: TransformerConfig) -> None:
 
 def _check_layer(name: str, layer: Any, cfg: TransformerConfig) -> int:
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-        raise ValueError(f"{name} must be a Python int in [0, n_layers] = [0, {cfg.n_layers}], got {layer!r}")
+        raise ValueError(
+            f"{name} must be a Python int in [0, n_layers] = [0, {cfg.n_layers}], got {layer!r}"
+        )
     if not 0 <= layer <= cfg.n_layers:
         raise ValueError(f"{name} must be in [0, n_layers] = [0, {cfg.n_layers}], got {layer}")
     return int(layer)
@@ -376,12 +400,18 @@ def _check_tokens(tokens: Any, cfg: TransformerConfig):
         try:
             tokens = np.asarray(tokens)
         except Exception as exc:  # ragged lists and the like
-            raise ValueError(f"tokens must be an int array of shape (T,) or (N, T): {exc}") from None
+            raise ValueError(
+                f"tokens must be an int array of shape (T,) or (N, T): {exc}"
+            ) from None
     shape = tuple(tokens.shape)
     if len(shape) not in (1, 2):
-        raise ValueError(f"tokens must have shape (T,) or (N, T), got ndim {len(shape)} (shape {shape})")
+        raise ValueError(
+            f"tokens must have shape (T,) or (N, T), got ndim {len(shape)} (shape {shape})"
+        )
     if len(shape) == 2 and shape[0] == 0:
-        raise ValueError(f"tokens is an empty prompt set (N = 0, shape {shape}); need at least one prompt")
+        raise ValueError(
+            f"tokens is an empty prompt set (N = 0, shape {shape}); need at least one prompt"
+        )
     if shape[-1] == 0:
         raise ValueError(f"tokens must hold at least one token per prompt, got shape {shape}")
     if shape[-1] > cfg.n_ctx:
@@ -392,7 +422,8 @@ def _check_tokens(tokens: Any, cfg: TransformerConfig):
         lo, hi = int(tokens.min()), int(tokens.max())
         if lo < 0 or hi >= cfg.vocab_size:
             raise ValueError(
-                f"tokens must be ids in [0, vocab_size) = [0, {cfg.vocab_size}), found values in [{lo}, {hi}]")
+                f"tokens must be ids in [0, vocab_size) = [0, {cfg.vocab_size}), found values in [{lo}, {hi}]"
+            )
     return jnp.asarray(tokens, dtype=jnp.int32)
 
 
@@ -400,7 +431,9 @@ def _check_resid(resid: Any, cfg: TransformerConfig):
     resid = _check_float_array("resid", resid, min_ndim=2)
     shape = resid.shape
     if len(shape) > 3 or shape[-1] != cfg.d_model:
-        raise ValueError(f"resid must have shape (T, d) or (N, T, d) with d = {cfg.d_model}, got {shape}")
+        raise ValueError(
+            f"resid must have shape (T, d) or (N, T, d) with d = {cfg.d_model}, got {shape}"
+        )
     if 0 in shape:
         raise ValueError(f"resid must not be empty (no prompts or no positions), got shape {shape}")
     if shape[-2] > cfg.n_ctx:
@@ -424,7 +457,9 @@ def _check_float_array(name: str, x: Any, ndim: int | None = None, min_ndim: int
     if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {tuple(x.shape)}")
     if x.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimension(s), got shape {tuple(x.shape)}"
+        )
     if not traced and not np.all(np.isfinite(x)):
         raise ValueError(f"{name} must be finite, found NaN or infinite entries")
     return jnp.asarray(x, dtype=jnp.float64)

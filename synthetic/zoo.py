@@ -14,6 +14,7 @@ Measured margin (32 prompts of length n_ctx, every hook point, alpha on a grid o
 smallest d(trait)/d(alpha) is 0.29 over seeds 0..29 of the tiny models and 1.85 over seeds 0..3 of
 small-ln. With embedding rows of norm ~1 instead of EMBED_SCALE = 3 it went negative at layer 0.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,17 +27,38 @@ import numpy as np
 from synthetic.transformer import TransformerConfig, forward, init_params
 from theory.steering import Steering
 
-BETA = 2.0   # how strongly concept tokens write c into the embedding
+BETA = 2.0  # how strongly concept tokens write c into the embedding
 GAMMA = 3.0  # how strongly trait tokens read c from the final stream
 
 _SPECS: dict[str, tuple[TransformerConfig, int, int]] = {
     # name: (config, size of S+ and of S-, number of concept tokens)
-    "tiny-ln": (TransformerConfig(d_model=32, n_layers=2, n_heads=4, d_mlp=128, vocab_size=64, n_ctx=16,
-                                  norm="layernorm"), 3, 2),
-    "tiny-rms": (TransformerConfig(d_model=32, n_layers=2, n_heads=4, d_mlp=128, vocab_size=64, n_ctx=16,
-                                   norm="rmsnorm"), 3, 2),
-    "small-ln": (TransformerConfig(d_model=128, n_layers=4, n_heads=4, d_mlp=512, vocab_size=512, n_ctx=32,
-                                   norm="layernorm"), 8, 4),
+    "tiny-ln": (
+        TransformerConfig(
+            d_model=32, n_layers=2, n_heads=4, d_mlp=128, vocab_size=64, n_ctx=16, norm="layernorm"
+        ),
+        3,
+        2,
+    ),
+    "tiny-rms": (
+        TransformerConfig(
+            d_model=32, n_layers=2, n_heads=4, d_mlp=128, vocab_size=64, n_ctx=16, norm="rmsnorm"
+        ),
+        3,
+        2,
+    ),
+    "small-ln": (
+        TransformerConfig(
+            d_model=128,
+            n_layers=4,
+            n_heads=4,
+            d_mlp=512,
+            vocab_size=512,
+            n_ctx=32,
+            norm="layernorm",
+        ),
+        8,
+        4,
+    ),
 }
 MODEL_NAMES: tuple[str, ...] = tuple(_SPECS)
 
@@ -81,18 +103,24 @@ def trait_score(logits, plus, minus):
         try:
             logits = np.asarray(logits)
         except Exception as exc:
-            raise ValueError(f"logits must be a numeric array of shape (..., T, V): {exc}") from None
+            raise ValueError(
+                f"logits must be a numeric array of shape (..., T, V): {exc}"
+            ) from None
         if logits.dtype.kind not in "iuf":
             raise ValueError(f"logits must be real numeric, got dtype {logits.dtype}")
         if logits.size and not np.all(np.isfinite(logits)):
             raise ValueError("logits must be finite, found NaN or infinite entries")
     if logits.ndim < 2 or 0 in logits.shape:
-        raise ValueError(f"logits must have shape (..., T, V) with T, V >= 1, got {tuple(logits.shape)}")
+        raise ValueError(
+            f"logits must have shape (..., T, V) with T, V >= 1, got {tuple(logits.shape)}"
+        )
     V = logits.shape[-1]
     plus = _token_set("plus", plus, V)
     minus = _token_set("minus", minus, V)
     if np.intersect1d(plus, minus).size:
-        raise ValueError(f"plus and minus must be disjoint, both contain {np.intersect1d(plus, minus).tolist()}")
+        raise ValueError(
+            f"plus and minus must be disjoint, both contain {np.intersect1d(plus, minus).tolist()}"
+        )
     in_plus, in_minus = np.zeros(V, bool), np.zeros(V, bool)
     in_plus[plus], in_minus[minus] = True, True
     return _trait_jit(jnp.asarray(logits, dtype=jnp.float64), in_plus, in_minus)
@@ -106,22 +134,28 @@ def _trait_jit(logits, in_plus, in_minus):
     return lse(in_plus) - lse(in_minus)
 
 
-def plant_concept(params: dict, concept, plus, minus, concept_tokens, beta: float = BETA,
-                  gamma: float = GAMMA) -> dict:
+def plant_concept(
+    params: dict, concept, plus, minus, concept_tokens, beta: float = BETA, gamma: float = GAMMA
+) -> dict:
     """New params with ``wte[concept_tokens] += beta c``, ``w_u[:, plus] += gamma c``,
     ``w_u[:, minus] -= gamma c``; every other array is shared with ``params``. Works on concrete
     arrays (the edits are made in numpy), not under jit."""
     d, V = params["w_u"].shape
     c = np.asarray(concept, dtype=np.float64)
     if c.shape != (d,) or not np.all(np.isfinite(c)):
-        raise ValueError(f"concept must be a finite vector of length d_model = {d}, got shape {c.shape}")
+        raise ValueError(
+            f"concept must be a finite vector of length d_model = {d}, got shape {c.shape}"
+        )
     plus, minus = _token_set("plus", plus, V), _token_set("minus", minus, V)
     concept_tokens = _token_set("concept_tokens", concept_tokens, params["wte"].shape[0])
     if np.intersect1d(plus, minus).size:
         raise ValueError("plus and minus must be disjoint")
     for name, value in (("beta", beta), ("gamma", gamma)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or not np.isfinite(value)
+        ):
             raise ValueError(f"{name} must be a finite number, got {value!r}")
     wte, w_u = np.array(params["wte"], dtype=np.float64), np.array(params["w_u"], dtype=np.float64)
     wte[concept_tokens] += beta * c
@@ -144,17 +178,26 @@ def load_model(name: str, seed: int = 0) -> PlantedModel:
     c /= np.linalg.norm(c)
     ids = rng.permutation(cfg.vocab_size)
     plus = np.sort(ids[:n_trait])
-    minus = np.sort(ids[n_trait:2 * n_trait])
-    concept_tokens = np.sort(ids[2 * n_trait:2 * n_trait + n_concept])
+    minus = np.sort(ids[n_trait : 2 * n_trait])
+    concept_tokens = np.sort(ids[2 * n_trait : 2 * n_trait + n_concept])
     params = plant_concept(init_params(cfg, jax.random.key(seed)), c, plus, minus, concept_tokens)
     for arr in (c, plus, minus, concept_tokens):
         arr.setflags(write=False)
-    return PlantedModel(name=name, cfg=cfg, params=params, concept=c, plus=plus, minus=minus,
-                        concept_tokens=concept_tokens, seed=seed)
+    return PlantedModel(
+        name=name,
+        cfg=cfg,
+        params=params,
+        concept=c,
+        plus=plus,
+        minus=minus,
+        concept_tokens=concept_tokens,
+        seed=seed,
+    )
 
 
-def make_prompts(model_or_cfg: PlantedModel | TransformerConfig, n_prompts: int, length: int,
-                 seed: int = 0) -> np.ndarray:
+def make_prompts(
+    model_or_cfg: PlantedModel | TransformerConfig, n_prompts: int, length: int, seed: int = 0
+) -> np.ndarray:
     """(n_prompts, length) int64 token ids drawn uniformly from the vocabulary by
     ``numpy.random.default_rng(seed)``; for a PlantedModel about half the prompts also get one of its
     concept tokens at a random position."""
@@ -163,10 +206,16 @@ def make_prompts(model_or_cfg: PlantedModel | TransformerConfig, n_prompts: int,
     elif isinstance(model_or_cfg, TransformerConfig):
         cfg, concept_tokens = model_or_cfg, None
     else:
-        raise ValueError(f"model_or_cfg must be a PlantedModel or TransformerConfig, got {type(model_or_cfg).__name__}")
+        raise ValueError(
+            f"model_or_cfg must be a PlantedModel or TransformerConfig, got {type(model_or_cfg).__name__}"
+        )
     if isinstance(n_prompts, bool) or not isinstance(n_prompts, (int, np.integer)) or n_prompts < 1:
         raise ValueError(f"n_prompts must be a positive int, got {n_prompts!r}")
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or not 1 <= length <= cfg.n_ctx:
+    if (
+        isinstance(length, bool)
+        or not isinstance(length, (int, np.integer))
+        or not 1 <= length <= cfg.n_ctx
+    ):
         raise ValueError(f"length must be an int in [1, n_ctx] = [1, {cfg.n_ctx}], got {length!r}")
     rng = np.random.default_rng(_check_seed(seed))
     tokens = rng.integers(0, cfg.vocab_size, size=(int(n_prompts), int(length)), dtype=np.int64)

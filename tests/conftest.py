@@ -2,6 +2,7 @@
 
 ``ci`` sets no per-example deadline: JAX compiles a function the first time a shape is seen, which
 makes the first example of a test slow in a way that says nothing about the code under test."""
+
 import os
 
 from hypothesis import settings

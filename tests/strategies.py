@@ -1,5 +1,6 @@
 """Composite hypothesis strategies that build valid objects: rank-r matrices of any shape (m > d
 included), vectors with a chosen split between row space and kernel, small rational matrices."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,7 +17,7 @@ class RankedMatrix:
     L: np.ndarray
     rank: int
     row_space: np.ndarray  # (d, r)
-    kernel: np.ndarray     # (d, d - r)
+    kernel: np.ndarray  # (d, d - r)
 
     @property
     def d(self) -> int:

@@ -1,13 +1,14 @@
 """Bad input raises ValueError naming the argument, before any work."""
+
 import numpy as np
 import pytest
 import sympy
 
+from synthetic.linear import make_linear_model
 from theory.estimation import check_t4, probe_class
 from theory.linear import cosine_range, equivalence_class, orthogonal_twin
 from theory.linear_checks import check_t1, class_certificate
 from theory.softmax_shift import check_t2c, probs_class
-from synthetic.linear import make_linear_model
 
 FUNCS = [equivalence_class, orthogonal_twin, cosine_range, check_t1, class_certificate]
 
@@ -73,11 +74,14 @@ def test_softmax_and_probe_bad_input():
         check_t4(np.ones((3, 2)), np.ones(5))
 
 
-@pytest.mark.parametrize("kwargs,msg", [
-    (dict(d=0), "d must be a positive int"),
-    (dict(rank=20), "rank must be an int"),
-    (dict(vocab=3, n_trait_tokens=2), "n_trait_tokens must be at most"),
-])
+@pytest.mark.parametrize(
+    "kwargs,msg",
+    [
+        (dict(d=0), "d must be a positive int"),
+        (dict(rank=20), "rank must be an int"),
+        (dict(vocab=3, n_trait_tokens=2), "n_trait_tokens must be at most"),
+    ],
+)
 def test_linear_model_bad_arguments(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
         make_linear_model(**kwargs)

@@ -1,4 +1,5 @@
 """The one result type: certificates are immutable and round-trip through JSON exactly."""
+
 import json
 
 import numpy as np
@@ -15,9 +16,16 @@ finite_or_not = st.floats(allow_nan=False) | st.sampled_from([np.inf, -np.inf])
 @st.composite
 def certificates(draw):
     witness = {
-        name: draw(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=2, min_side=0, max_side=4),
-                              elements=st.floats(allow_nan=False, allow_infinity=False, width=64)))
-        for name in draw(st.lists(st.sampled_from(["v", "twin", "basis", "point"]), unique=True, max_size=3))
+        name: draw(
+            hnp.arrays(
+                np.float64,
+                hnp.array_shapes(min_dims=1, max_dims=2, min_side=0, max_side=4),
+                elements=st.floats(allow_nan=False, allow_infinity=False, width=64),
+            )
+        )
+        for name in draw(
+            st.lists(st.sampled_from(["v", "twin", "basis", "point"]), unique=True, max_size=3)
+        )
     }
     return Certificate(
         theorem=draw(st.sampled_from(["T1", "T1a", "T2c", "T7"])),
@@ -28,9 +36,12 @@ def certificates(draw):
         margin=draw(st.none() | finite_or_not),
         tolerance=draw(st.none() | st.floats(0, 1)),
         witness=witness,
-        details={"x": draw(finite_or_not), "flag": draw(st.booleans()),
-                 "name": draw(st.text(max_size=5) | st.sampled_from(["Infinity", "NaN", "-Infinity"])),
-                 "values": draw(st.lists(st.floats(allow_nan=False), max_size=4))},
+        details={
+            "x": draw(finite_or_not),
+            "flag": draw(st.booleans()),
+            "name": draw(st.text(max_size=5) | st.sampled_from(["Infinity", "NaN", "-Infinity"])),
+            "values": draw(st.lists(st.floats(allow_nan=False), max_size=4)),
+        },
     )
 
 

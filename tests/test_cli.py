@@ -1,5 +1,6 @@
 """The steerid command line: JSON contract, exit codes, one-line errors. Results are read from the
 JSON objects (the certificates), never parsed from the human table."""
+
 import json
 import subprocess
 import sys
@@ -9,8 +10,18 @@ import pytest
 
 from proofs_check.cli import main
 
-CLASS_KEYS = {"theorem", "verdict", "dim", "rank", "point", "basis", "orthogonal_twin", "cosine_range",
-              "margin", "tolerance"}
+CLASS_KEYS = {
+    "theorem",
+    "verdict",
+    "dim",
+    "rank",
+    "point",
+    "basis",
+    "orthogonal_twin",
+    "cosine_range",
+    "margin",
+    "tolerance",
+}
 
 
 def run(capsys, *argv):
@@ -25,6 +36,7 @@ def files(tmp_path):
         p = tmp_path / name
         np.save(p, arr, **kw)
         return str(p)
+
     return save
 
 
@@ -35,7 +47,12 @@ def test_class_json_contract(capsys, files):
     assert code == 0
     obj = json.loads(out)
     assert CLASS_KEYS <= set(obj)
-    assert obj["theorem"] == "T1" and obj["verdict"] == "holds" and obj["dim"] == 2 and obj["rank"] == 1
+    assert (
+        obj["theorem"] == "T1"
+        and obj["verdict"] == "holds"
+        and obj["dim"] == 2
+        and obj["rank"] == 1
+    )
     point, basis, twin = (np.array(obj[k]) for k in ("point", "basis", "orthogonal_twin"))
     assert np.allclose(L @ point, L @ v) and np.allclose(L @ basis, 0, atol=1e-12)
     assert np.allclose(L @ twin, L @ v) and abs(twin @ v) < 1e-12
@@ -44,17 +61,27 @@ def test_class_json_contract(capsys, files):
 
 
 def test_class_without_twin_gives_null_and_reason(capsys, files):
-    code, out, _ = run(capsys, "class", files("L.npy", np.eye(3)), files("v.npy", np.ones(3)), "--json")
+    code, out, _ = run(
+        capsys, "class", files("L.npy", np.eye(3)), files("v.npy", np.ones(3)), "--json"
+    )
     obj = json.loads(out)
-    assert code == 0 and obj["orthogonal_twin"] is None and "no component in ker L" in obj["orthogonal_twin_reason"]
+    assert (
+        code == 0
+        and obj["orthogonal_twin"] is None
+        and "no component in ker L" in obj["orthogonal_twin_reason"]
+    )
     assert obj["dim"] == 0 and obj["cosine_range"] == {"inf": 1.0, "sup": 1.0, "inf_attained": True}
 
 
 def test_class_probs_channel_counts_the_ones_direction(capsys, files):
-    W = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]])  # column 0 = 1: logits class {v}, probs class a line
+    W = np.array(
+        [[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]]
+    )  # column 0 = 1: logits class {v}, probs class a line
     v = np.array([0.5, 0.5])
     _, out_l, _ = run(capsys, "class", files("W.npy", W), files("v.npy", v), "--json")
-    _, out_p, _ = run(capsys, "class", files("W.npy", W), files("v.npy", v), "--channel", "probs", "--json")
+    _, out_p, _ = run(
+        capsys, "class", files("W.npy", W), files("v.npy", v), "--channel", "probs", "--json"
+    )
     assert json.loads(out_l)["dim"] == 0
     obj = json.loads(out_p)
     assert obj["theorem"] == "T2c" and obj["dim"] == 1
@@ -115,22 +142,52 @@ def test_verify_json_and_exit_code(capsys):
 
 def test_console_script_runs(tmp_path):
     exe = [sys.executable, "-m", "proofs_check.cli"]
-    res = subprocess.run(exe + ["verify", "--only", "T1a", "--json"], capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        exe + ["verify", "--only", "T1a", "--json"], capture_output=True, text=True, check=False
+    )
     assert res.returncode == 0, res.stderr
     assert all(r["certificate"]["verdict"] == "holds" for r in json.loads(res.stdout)["results"])
 
 
-LOCAL_KEYS = {"model", "layer", "channel", "d", "rank", "null_dim", "singular_values", "null_basis", "verdict",
-              "margin", "symmetries"}
+LOCAL_KEYS = {
+    "model",
+    "layer",
+    "channel",
+    "d",
+    "rank",
+    "null_dim",
+    "singular_values",
+    "null_basis",
+    "verdict",
+    "margin",
+    "symmetries",
+}
 
 
-@pytest.mark.parametrize("model,null_dim,symmetries", [("tiny-ln", 1, ["layernorm-mean"]), ("tiny-rms", 0, [])])
+@pytest.mark.parametrize(
+    "model,null_dim,symmetries", [("tiny-ln", 1, ["layernorm-mean"]), ("tiny-rms", 0, [])]
+)
 def test_local_json_contract(capsys, model, null_dim, symmetries):
-    code, out, _ = run(capsys, "local", "--model", model, "--layer", "1", "--channel", "logits", "--prompts", "3",
-                       "--json")
+    code, out, _ = run(
+        capsys,
+        "local",
+        "--model",
+        model,
+        "--layer",
+        "1",
+        "--channel",
+        "logits",
+        "--prompts",
+        "3",
+        "--json",
+    )
     obj = json.loads(out)
     assert code == 0 and LOCAL_KEYS <= set(obj)
-    assert obj["verdict"] == "holds" and obj["null_dim"] == null_dim and obj["symmetries"] == symmetries
+    assert (
+        obj["verdict"] == "holds"
+        and obj["null_dim"] == null_dim
+        and obj["symmetries"] == symmetries
+    )
     assert obj["rank"] + obj["null_dim"] == obj["d"] == 32
     basis = np.asarray(obj["null_basis"])
     assert basis.shape == (32, null_dim)
@@ -143,7 +200,9 @@ def test_twin_json_witness_reverified_by_running_the_model(capsys):
     from synthetic.zoo import load_model, make_prompts
     from theory.residual import behaviour_residual
 
-    code, out, _ = run(capsys, "twin", "--model", "tiny-ln", "--layer", "1", "--channel", "trait", "--json")
+    code, out, _ = run(
+        capsys, "twin", "--model", "tiny-ln", "--layer", "1", "--channel", "trait", "--json"
+    )
     obj = json.loads(out)
     assert code == 0 and {"cosine", "residual", "witness", "verdict"} <= set(obj)
     assert obj["verdict"] == "holds" and obj["cosine"] <= 0.05 and obj["residual"] <= 1e-8
@@ -155,8 +214,15 @@ def test_twin_json_witness_reverified_by_running_the_model(capsys):
     assert twin @ v / (np.linalg.norm(twin) * np.linalg.norm(v)) <= 0.05
 
 
-@pytest.mark.parametrize("argv", [["local", "--model", "nope"], ["local", "--layer", "9"],
-                                  ["local", "--channel", "vibes"], ["twin", "--prompts", "0"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["local", "--model", "nope"],
+        ["local", "--layer", "9"],
+        ["local", "--channel", "vibes"],
+        ["twin", "--prompts", "0"],
+    ],
+)
 def test_local_and_twin_bad_input_exit_2(capsys, argv):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == "" and err.startswith("steerid: error:")

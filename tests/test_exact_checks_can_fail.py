@@ -1,9 +1,17 @@
 """Each exact (sympy) check fails on a deliberately wrong variant of its claim, so none of them can
 pass vacuously."""
+
 import sympy
 
-from proofs_check.checks import (cross_layer, efficacy, environments_linear, linear_exact, local, norms_exact,
-                                 sparsity)
+from proofs_check.checks import (
+    cross_layer,
+    efficacy,
+    environments_linear,
+    linear_exact,
+    local,
+    norms_exact,
+    sparsity,
+)
 from theory.certificate import Verdict
 
 
@@ -18,7 +26,9 @@ def test_t1_fails_with_a_class_built_from_the_column_space():
         basis = sympy.Matrix.hstack(*ker) if ker else sympy.zeros(L.cols, 0)
         if basis.rows != L.cols:
             basis = sympy.zeros(L.cols, 0)
-        return type(cls)(readout=cls.readout, vector=cls.vector, point=v, basis=basis, rank=cls.rank)
+        return type(cls)(
+            readout=cls.readout, vector=cls.vector, point=v, basis=basis, rank=cls.rank
+        )
 
     assert linear_exact.exact_t1(0, class_fn=wrong_class).verdict is Verdict.VIOLATED
 
@@ -43,7 +53,10 @@ def test_t4_fails_when_the_bias_does_not_absorb_the_shift():
 
 
 def test_t2a_fails_with_rmsnorm_in_place_of_layernorm():
-    assert norms_exact.check_shift_invariance(norms_exact.rms_norm_sym, dims=[2]).verdict is Verdict.VIOLATED
+    assert (
+        norms_exact.check_shift_invariance(norms_exact.rms_norm_sym, dims=[2]).verdict
+        is Verdict.VIOLATED
+    )
 
 
 def test_t2b_fails_with_layernorm_in_place_of_rmsnorm():
@@ -51,7 +64,10 @@ def test_t2b_fails_with_layernorm_in_place_of_rmsnorm():
 
 
 def test_t5_fails_with_a_wrong_variance():
-    assert efficacy.exact_t5(0, claimed_variance=lambda d: sympy.Rational(1, d)).verdict is Verdict.VIOLATED
+    assert (
+        efficacy.exact_t5(0, claimed_variance=lambda d: sympy.Rational(1, d)).verdict
+        is Verdict.VIOLATED
+    )
 
 
 def test_t3_fails_with_a_wrong_kl_coefficient():
@@ -60,7 +76,10 @@ def test_t3_fails_with_a_wrong_kl_coefficient():
 
 
 def test_t6_fails_with_a_wrong_stacked_rank():
-    assert environments_linear.exact_t6(0, claimed_rank=lambda E: min(E + 1, 4)).verdict is Verdict.VIOLATED
+    assert (
+        environments_linear.exact_t6(0, claimed_rank=lambda E: min(E + 1, 4)).verdict
+        is Verdict.VIOLATED
+    )
 
 
 def test_t7_fails_without_the_sign_of_the_second_twin_or_with_a_wrong_spark():

@@ -1,4 +1,5 @@
 """Exact mode: sympy Matrix input gives the class in the rationals, and float64 agrees with it."""
+
 import numpy as np
 import sympy
 from hypothesis import given
@@ -18,8 +19,8 @@ def test_exact_class_is_exact(data):
     cls = equivalence_class(L, v)
     assert cls.rank == L.rank() and cls.dim == L.cols - L.rank()
     assert (L * cls.basis).is_zero_matrix
-    assert (L * (cls.point - v)).is_zero_matrix          # point is a member
-    assert (cls.basis.T * cls.point).is_zero_matrix      # and orthogonal to ker L: minimum norm
+    assert (L * (cls.point - v)).is_zero_matrix  # point is a member
+    assert (cls.basis.T * cls.point).is_zero_matrix  # and orthogonal to ker L: minimum norm
     assert all(x.is_Rational for x in cls.point)
     assert cls.contains(v + cls.basis * sympy.ones(cls.dim, 1)) if cls.dim else cls.contains(v)
 

@@ -1,13 +1,14 @@
 """Section 3: a rank is certified only when the spectrum has a clear gap at the tolerance;
 otherwise it is undecided and the singular values that made it so are reported."""
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from theory.certificate import Verdict
 from theory.linear import UndecidedRankError, equivalence_class, orthogonal_twin
 from theory.linear_checks import check_t1
-from theory.certificate import Verdict
 from theory.rank import EPS, decide_rank, decide_rank_from_singular_values
 
 from .strategies import ranked_matrices

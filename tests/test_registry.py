@@ -1,5 +1,6 @@
 """The registry: every theorem of THEORY.md has all three kinds of evidence, and the report is
 deterministic for a seed."""
+
 import json
 import re
 from pathlib import Path
@@ -18,18 +19,23 @@ def theorem_headings_in_spec() -> dict[str, list[str]]:
     heads = list(re.finditer(r"\*\*(T\d[a-c]?)\b", text))
     out = {}
     for i, m in enumerate(heads):
-        body = text[m.end(): heads[i + 1].start() if i + 1 < len(heads) else len(text)]
+        body = text[m.end() : heads[i + 1].start() if i + 1 < len(heads) else len(text)]
         out[m.group(1)] = re.findall(r"^- \(([a-c])\)", body, flags=re.M)
     return out
 
 
 def test_every_theorem_of_the_spec_is_registered():
     """A heading is covered by its own id (T3 with its parts (a)-(c)) or by one id per part (T2a-c)."""
-    assert SPEC.exists(), f"the specification {SPEC} (../shared/THEORY.md beside the checkout) is missing"
+    assert SPEC.exists(), (
+        f"the specification {SPEC} (../shared/THEORY.md beside the checkout) is missing"
+    )
     heads = theorem_headings_in_spec()
     assert len(heads) >= 11, "theorem headings not found in THEORY.md"
-    missing = [h for h, parts in heads.items()
-               if h not in THEOREMS and not (parts and all(h + p in THEOREMS for p in parts))]
+    missing = [
+        h
+        for h, parts in heads.items()
+        if h not in THEOREMS and not (parts and all(h + p in THEOREMS for p in parts))
+    ]
     assert not missing, f"not registered: {missing}"
 
 
@@ -49,7 +55,9 @@ def test_each_theorem_has_exact_numeric_and_property_evidence(theorem):
         assert EXACT in kinds, f"{theorem}: no exact (sympy) check"
     module = ROOT / THEOREMS[theorem].test_module
     assert module.exists(), f"{theorem}: property tests {module} missing"
-    assert "@given" in module.read_text(), f"{theorem}: {module.name} has no hypothesis property test"
+    assert "@given" in module.read_text(), (
+        f"{theorem}: {module.name} has no hypothesis property test"
+    )
 
 
 def test_select_rejects_unknown_ids():
@@ -69,4 +77,10 @@ def test_report_is_deterministic_for_a_seed(tmp_path):
         outs.append((paths["json"].read_text(), paths["md"].read_text()))
     assert outs[0] == outs[1]
     data = json.loads(outs[0][0])
-    assert data["seed"] == 3 and {r["certificate"]["theorem"] for r in data["results"]} == {"T1", "T1b", "T2c", "T4", "T6"}
+    assert data["seed"] == 3 and {r["certificate"]["theorem"] for r in data["results"]} == {
+        "T1",
+        "T1b",
+        "T2c",
+        "T4",
+        "T6",
+    }

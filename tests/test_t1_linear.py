@@ -1,5 +1,6 @@
 """T1: with a linear readout L, [v] = v + ker L exactly; dim = d - rank L; v_id = L^+ L v is the
 minimum-norm member."""
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -21,7 +22,9 @@ def test_every_member_of_v_plus_ker_steers_identically(data):
     assert cls.certified and cls.rank == M.rank and cls.dim == M.d - M.rank
     c = np.asarray(data.draw(st.lists(st.floats(-10, 10), min_size=cls.dim, max_size=cls.dim)))
     w = cls.member(c) if cls.dim else v
-    scale = max(np.linalg.norm(v), np.linalg.norm(w)) * np.linalg.norm(M.L, 2)  # relative, any scale
+    scale = max(np.linalg.norm(v), np.linalg.norm(w)) * np.linalg.norm(
+        M.L, 2
+    )  # relative, any scale
     assert np.linalg.norm(M.L @ w - M.L @ v) <= 1e-12 * scale
 
 
@@ -110,8 +113,12 @@ def test_linear_model_channels_depend_on_v_only_through_their_readout(channel):
     cls = equivalence_class(L, v)
     assert cls.dim == m.d - np.linalg.matrix_rank(L)
     w = cls.member(np.random.default_rng(2).standard_normal(cls.dim) * 5)
-    assert np.allclose(m.behaviour(w, channel, (1.0, 2.0)), m.behaviour(v, channel, (1.0, 2.0)), atol=1e-10)
-    assert not np.allclose(m.behaviour(v + L[0], channel, (1.0,)), m.behaviour(v, channel, (1.0,)), atol=1e-6)
+    assert np.allclose(
+        m.behaviour(w, channel, (1.0, 2.0)), m.behaviour(v, channel, (1.0, 2.0)), atol=1e-10
+    )
+    assert not np.allclose(
+        m.behaviour(v + L[0], channel, (1.0,)), m.behaviour(v, channel, (1.0,)), atol=1e-6
+    )
 
 
 def test_planted_concept_raises_the_trait_monotonically():

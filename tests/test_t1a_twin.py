@@ -1,5 +1,6 @@
 """T1a: the orthogonal twin v - (|v|^2/|k|^2) k is equivalent to v, orthogonal to it, of norm
 |v||v_id|/|k|; it exists iff k = v - L^+ L v != 0."""
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -19,7 +20,9 @@ def test_twin_is_equivalent_orthogonal_with_predicted_norm(data):
     twin = orthogonal_twin(M.L, v)
     k = M.kernel @ (M.kernel.T @ v)
     v_id = v - k
-    scale = max(np.linalg.norm(twin), np.linalg.norm(v)) * np.linalg.norm(M.L, 2)  # relative, any scale
+    scale = max(np.linalg.norm(twin), np.linalg.norm(v)) * np.linalg.norm(
+        M.L, 2
+    )  # relative, any scale
     assert np.linalg.norm(M.L @ twin - M.L @ v) <= 1e-11 * scale
     assert abs(twin @ v) <= 1e-11 * max(np.linalg.norm(twin), np.linalg.norm(v)) * np.linalg.norm(v)
     predicted = np.linalg.norm(v) * np.linalg.norm(v_id) / np.linalg.norm(k)

@@ -1,5 +1,6 @@
 """T1b: cosines between v and members of [v] fill (-|k|/|v|, 1]; the infimum is approached along
 v_id - s k/|k| (strictly decreasing in s) and never attained; the special cases v_id = 0, k = 0."""
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -22,7 +23,11 @@ def test_sampled_members_lie_in_the_interval(data):
     v = data.draw(split_vectors(M, row=True, ker=True))
     lo, hi, attained = cosine_range(M.L, v)
     k = M.kernel @ (M.kernel.T @ v)
-    assert np.isclose(lo, -np.linalg.norm(k) / np.linalg.norm(v), rtol=1e-12) and hi == 1.0 and not attained
+    assert (
+        np.isclose(lo, -np.linalg.norm(k) / np.linalg.norm(v), rtol=1e-12)
+        and hi == 1.0
+        and not attained
+    )
     cls = equivalence_class(M.L, v)
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     for scale in (0.1, 1.0, 100.0, 1e4):

@@ -1,5 +1,6 @@
 """T2c: in the probs channel of z = W(h + v) + b the class is v + {u : W u in span(1_V)}, of
 dimension d - rank W + [1_V in range W]; witnesses are re-run through the softmax."""
+
 import numpy as np
 import scipy.special
 import sympy
@@ -8,7 +9,6 @@ from hypothesis import strategies as st
 
 from theory.certificate import Verdict
 from theory.softmax_shift import check_t2c, ones_in_range, probs_class
-
 
 
 @st.composite
@@ -22,7 +22,7 @@ def readouts_with_ones(draw, ones: bool):
     s = np.asarray(draw(st.lists(st.floats(0.1, 10.0), min_size=r, max_size=r)))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     Q, _ = np.linalg.qr(np.column_stack([np.ones(V), rng.standard_normal((V, V - 1))]))
-    U = Q[:, :r] if ones else Q[:, 1:r + 1]
+    U = Q[:, :r] if ones else Q[:, 1 : r + 1]
     Vt, _ = np.linalg.qr(rng.standard_normal((d, r)))
     return (U * s) @ Vt.T
 
@@ -53,7 +53,9 @@ def test_dimension_formula_and_softmax_witness(data):
 
 
 def test_witness_moves_logits_by_a_constant_when_one_is_in_range():
-    W = np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 0.0], [1.0, -1.0, 0.0], [1.0, 0.0, -1.0]])  # column 0 = 1
+    W = np.array(
+        [[1.0, 0.0, 1.0], [1.0, 1.0, 0.0], [1.0, -1.0, 0.0], [1.0, 0.0, -1.0]]
+    )  # column 0 = 1
     v = np.array([0.3, -0.2, 0.5])
     cls = probs_class(W, v)
     assert cls.dim == 3 - 3 + 1

@@ -2,6 +2,7 @@
 rank <= N|A|; null directions are invisible to first order (slope 2 against 1; KL = eps^2/2 u^T F u);
 level-set walks find far twins on the trait channel and no extra freedom on the logits channel of a
 LayerNorm model. Witnesses are re-run through the model (``forward`` with a ``Steering``)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,22 +14,38 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proofs_check.checks.local import exact_t3_kl
-from synthetic.local_problems import behaviour_verifier, local_problem, steered_behaviour, steering_vector
+from synthetic.local_problems import (
+    behaviour_verifier,
+    local_problem,
+    steered_behaviour,
+    steering_vector,
+)
 from synthetic.zoo import load_model, make_prompts
 from theory.certificate import Certificate, Verdict
 from theory.jacobian import EngineOptions, dense_jacobian, local_spectrum
-from theory.local import (LAYERNORM_MEAN, check_t3b, check_t3c, kl_divergences, spectrum_certificate,
-                          twin_search)
+from theory.local import (
+    LAYERNORM_MEAN,
+    check_t3b,
+    check_t3c,
+    kl_divergences,
+    spectrum_certificate,
+    twin_search,
+)
 from theory.residual import behaviour_residual
 
 from .test_jacobian_engine import random_problems
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def zoo(name: str, n_prompts: int = 8, alphas: tuple = (1.0,)):
     model = load_model(name, 0)
     prompts = make_prompts(model, n_prompts, 8, 0)
-    return model, prompts, local_problem(model, 1, prompts=prompts, alphas=alphas), steering_vector(model, 0)
+    return (
+        model,
+        prompts,
+        local_problem(model, 1, prompts=prompts, alphas=alphas),
+        steering_vector(model, 0),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -42,7 +59,11 @@ def test_spectrum_certificate_on_the_zoo(name, channel):
     cert = spectrum_certificate(problem, v, channel)
     assert cert.verdict is Verdict.HOLDS
     assert cert.dim == problem.d - cert.rank == cert.witness["null_basis"].shape[1]
-    assert cert.details["model"] == name and cert.details["layer"] == 1 and cert.details["channel"] == channel
+    assert (
+        cert.details["model"] == name
+        and cert.details["layer"] == 1
+        and cert.details["channel"] == channel
+    )
     assert len(cert.details["singular_values"]) == problem.d
     layernorm = model.cfg.norm == "layernorm"
     assert (LAYERNORM_MEAN in cert.details["symmetries"]) == layernorm
@@ -54,11 +75,15 @@ def test_spectrum_certificate_on_the_zoo(name, channel):
     # re-run through the model: adding c 1 changes nothing for LayerNorm, something for RMSNorm (T2a/T2b)
     shifted = v + 3.0 * np.ones(problem.d)
     b_v = steered_behaviour(model, 1, prompts, v, channel)
-    gap = np.linalg.norm(steered_behaviour(model, 1, prompts, shifted, channel) - b_v) / np.linalg.norm(b_v)
+    gap = np.linalg.norm(
+        steered_behaviour(model, 1, prompts, shifted, channel) - b_v
+    ) / np.linalg.norm(b_v)
     assert (gap <= 1e-12) == layernorm
 
 
-@settings(max_examples=12, deadline=None)  # each example: three spectra (v, two neighbours), a jvp recheck, a dense Jacobian
+@settings(
+    max_examples=12, deadline=None
+)  # each example: three spectra (v, two neighbours), a jvp recheck, a dense Jacobian
 @given(random_problems(), st.sampled_from(["logits", "probs", "trait"]))
 def test_spectrum_certificate_null_basis_is_the_dense_kernel(drawn, channel):
     cert = spectrum_certificate(drawn.problem, drawn.v, channel)
@@ -93,17 +118,19 @@ def test_t3b_trait_rank_at_most_n_times_a(drawn):
     assert cert.details["bound_attained"] == (expected == min(pairs, p.d))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tiny_ln_streams(alphas: tuple):
     model = load_model("tiny-ln", 0)
     return model, local_problem(model, 1, prompts=make_prompts(model, 12, 8, 5), alphas=alphas)
 
 
-@settings(max_examples=20, deadline=None)  # one backward pass per prompt and strength on the zoo model
+@settings(
+    max_examples=20, deadline=None
+)  # one backward pass per prompt and strength on the zoo model
 @given(st.integers(1, 12), st.sampled_from([(1.0,), (1.0, 2.0), (-1.0, 0.5, 2.0)]))
 def test_t3b_on_tiny_ln_with_any_number_of_prompts(n_prompts, alphas):
     model, full = tiny_ln_streams(alphas)
-    problem = dataclasses.replace(full, stream=full.stream[:n_prompts])   # the first n prompts
+    problem = dataclasses.replace(full, stream=full.stream[:n_prompts])  # the first n prompts
     # prompt_chunk=1: one compiled backward pass serves every N
     cert = check_t3b(problem, steering_vector(model, 0), options=EngineOptions(prompt_chunk=1))
     pairs = n_prompts * len(alphas)
@@ -117,7 +144,9 @@ def test_t3b_on_tiny_ln_with_any_number_of_prompts(n_prompts, alphas):
 # T3(c): first order
 
 
-@settings(max_examples=30, deadline=None)  # each example re-runs the model at 3 x 7 step sizes and builds two spectra
+@settings(
+    max_examples=30, deadline=None
+)  # each example re-runs the model at 3 x 7 step sizes and builds two spectra
 @given(random_problems(shapes=[(2, 3, 5, 4), (1, 4, 4, 3)], max_alphas=1))
 def test_t3c_slopes_and_kl_on_random_models(drawn):
     # N |A| < d on these shapes, so the trait channel has null directions
@@ -151,8 +180,10 @@ def test_kl_is_half_the_fisher_quadratic_form_from_the_square_root():
     fisher = local_spectrum(problem, v, "probs")
     u = np.random.default_rng(3).standard_normal(problem.d)
     u /= np.linalg.norm(u)
-    dense = dense_jacobian(problem, v, "probs")              # rows: d(2 sqrt p)/dv
-    assert abs(fisher.quadratic_form(u) - np.sum((dense @ u) ** 2)) <= 1e-11 * np.sum((dense @ u) ** 2)
+    dense = dense_jacobian(problem, v, "probs")  # rows: d(2 sqrt p)/dv
+    assert abs(fisher.quadratic_form(u) - np.sum((dense @ u) ** 2)) <= 1e-11 * np.sum(
+        (dense @ u) ** 2
+    )
     eps = np.array([1e-4, 1e-3])
     ratio = kl_divergences(problem, v, u, eps) / (0.5 * eps**2 * fisher.quadratic_form(u))
     assert np.all(np.abs(ratio - 1.0) <= 10 * eps)
@@ -168,8 +199,13 @@ def test_exact_kl_series_check_holds():
 
 def test_twin_on_tiny_ln_trait_is_nearly_orthogonal_and_steers_identically():
     model, prompts, problem, v = zoo("tiny-ln")
-    cert = twin_search(problem, v, "trait", target_cosine=0.05,
-                       verify=behaviour_verifier(model, problem, prompts, "trait"))
+    cert = twin_search(
+        problem,
+        v,
+        "trait",
+        target_cosine=0.05,
+        verify=behaviour_verifier(model, problem, prompts, "trait"),
+    )
     twin = cert.witness["twin"]
     assert cert.verdict is Verdict.HOLDS
     assert cert.details["cosine"] <= 0.05 and cert.details["residual"] <= 1e-8
@@ -185,13 +221,19 @@ def test_logits_twin_on_layernorm_approaches_and_never_passes_the_symmetry_bound
     model, prompts, problem, v = zoo("tiny-ln")
     one = np.ones(problem.d) / np.sqrt(problem.d)
     bound = -abs(float(v @ one)) / np.linalg.norm(v)
-    cert = twin_search(problem, v, "logits", target_cosine=-1.0, max_steps=20,
-                       verify=behaviour_verifier(model, problem, prompts, "logits"))
+    cert = twin_search(
+        problem,
+        v,
+        "logits",
+        target_cosine=-1.0,
+        max_steps=20,
+        verify=behaviour_verifier(model, problem, prompts, "logits"),
+    )
     path = np.asarray(cert.details["cosine_path"])
     assert cert.verdict is Verdict.HOLDS and cert.details["residual"] <= 1e-8
     assert cert.details["symmetry_cosine_bound"] == pytest.approx(bound, rel=1e-12)
-    assert np.all(path >= bound - 1e-12)              # never below the T1b bound for ker = span(1)
-    assert path[-1] - bound <= 1e-2                    # and it gets there
+    assert np.all(path >= bound - 1e-12)  # never below the T1b bound for ker = span(1)
+    assert path[-1] - bound <= 1e-2  # and it gets there
     assert np.all(np.diff(path) < 0)
     # the twin is v plus a multiple of 1: no freedom was invented
     delta = cert.witness["twin"] - v
@@ -218,15 +260,27 @@ def test_trait_twins_on_random_models_steer_identically(drawn):
     twin = cert.witness["twin"]
     assert cert.verdict is Verdict.HOLDS
     from theory.jacobian import behaviour
-    assert behaviour_residual(behaviour(p, twin, "trait"), behaviour(p, v, "trait"),
-                              behaviour(p, np.zeros_like(v), "trait")) <= 1e-8
-    assert cert.details["cosine"] < 1.0 - 1e-6          # N|A| = 2 < d = 5: the walk moved
+
+    assert (
+        behaviour_residual(
+            behaviour(p, twin, "trait"),
+            behaviour(p, v, "trait"),
+            behaviour(p, np.zeros_like(v), "trait"),
+        )
+        <= 1e-8
+    )
+    assert cert.details["cosine"] < 1.0 - 1e-6  # N|A| = 2 < d = 5: the walk moved
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(channel="hidden"), "channel"), (dict(max_steps=-1), "max_steps"), (dict(step=0.0), "step"),
-    (dict(target_cosine=float("nan")), "target_cosine"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(channel="hidden"), "channel"),
+        (dict(max_steps=-1), "max_steps"),
+        (dict(step=0.0), "step"),
+        (dict(target_cosine=float("nan")), "target_cosine"),
+    ],
+)
 def test_twin_search_bad_input(kwargs, name):
     _, _, problem, v = zoo("tiny-ln")
     with pytest.raises(ValueError, match=name):
@@ -239,13 +293,16 @@ def test_twin_search_rejects_zero_vector():
         twin_search(problem, np.zeros_like(v), "trait")
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda p, v: spectrum_certificate(p, v, "logits", neighbours=-1), "neighbours"),
-    (lambda p, v: spectrum_certificate(p, v, "logits", radius=0.0), "radius"),
-    (lambda p, v: check_t3c(p, v, "trait", eps=[1e-3]), "eps"),
-    (lambda p, v: check_t3c(p, v, "trait", eps=[1e-3, -1e-2, 1e-1]), "eps"),
-    (lambda p, v: check_t3b(p, v[:-1]), r"\bv\b"),
-])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda p, v: spectrum_certificate(p, v, "logits", neighbours=-1), "neighbours"),
+        (lambda p, v: spectrum_certificate(p, v, "logits", radius=0.0), "radius"),
+        (lambda p, v: check_t3c(p, v, "trait", eps=[1e-3]), "eps"),
+        (lambda p, v: check_t3c(p, v, "trait", eps=[1e-3, -1e-2, 1e-1]), "eps"),
+        (lambda p, v: check_t3b(p, v[:-1]), r"\bv\b"),
+    ],
+)
 def test_local_certificates_bad_input(call, name):
     _, _, problem, v = zoo("tiny-ln")
     with pytest.raises(ValueError, match=name):
@@ -263,11 +320,18 @@ def test_twin_search_moves_even_when_v_is_orthogonal_to_the_null_space():
     assert cert.verdict is Verdict.HOLDS
     assert cert.details["cosine"] < 0.5 and cert.details["residual"] <= 1e-8
     w = cert.witness["twin"]
-    assert np.allclose(w - v, np.mean(w - v), atol=1e-8 * np.linalg.norm(w))  # it moved along 1 only
+    assert np.allclose(
+        w - v, np.mean(w - v), atol=1e-8 * np.linalg.norm(w)
+    )  # it moved along 1 only
 
 
-@pytest.mark.parametrize("kwargs,msg", [(dict(target_cosine=2.0), "target_cosine must lie in"),
-                                        (dict(target_cosine=float("nan")), "target_cosine must be a finite")])
+@pytest.mark.parametrize(
+    "kwargs,msg",
+    [
+        (dict(target_cosine=2.0), "target_cosine must lie in"),
+        (dict(target_cosine=float("nan")), "target_cosine must be a finite"),
+    ],
+)
 def test_twin_search_rejects_bad_targets(kwargs, msg):
     _, _, problem, v = zoo("tiny-ln")
     with pytest.raises(ValueError, match=msg):

@@ -1,5 +1,6 @@
 """T4: a probe direction is identified only modulo S^perp (S = span of centred activations):
 scores are unchanged across w + ker(H_c) with the bias moved; dim = d - rank Cov(H)."""
+
 import numpy as np
 import pytest
 from hypothesis import given

@@ -1,4 +1,5 @@
 """T5: for an affine score, R - 1 = rho tan(theta) U exactly, with (U+1)/2 ~ Beta((d-2)/2, (d-2)/2)."""
+
 import math
 
 import numpy as np
@@ -8,8 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from theory.certificate import Verdict
-from theory.efficacy import (check_t5, coordinate_law, effective_slope, efficacy_law, median_abs_deviation,
-                             orthogonal_perturbations)
+from theory.efficacy import (
+    check_t5,
+    coordinate_law,
+    effective_slope,
+    efficacy_law,
+    median_abs_deviation,
+    orthogonal_perturbations,
+)
 
 
 @st.composite
@@ -70,15 +77,20 @@ def test_check_t5_on_an_affine_score_holds_and_breaks_on_a_curved_one():
     affine = lambda X: 0.2 + X @ w
     cert = check_t5(affine, v, w, rho=1.0, n=2000, seed=1)
     assert cert.verdict is Verdict.HOLDS
-    curved = lambda X: 0.2 + X @ w + 0.5 * np.sum(X**2, axis=-1)  # not affine: |v + u|^2 grows with rho
+    curved = lambda X: (
+        0.2 + X @ w + 0.5 * np.sum(X**2, axis=-1)
+    )  # not affine: |v + u|^2 grows with rho
     bad = check_t5(curved, v, w + v, rho=2.0, n=2000, seed=1)
     assert bad.verdict is Verdict.VIOLATED
 
 
-@pytest.mark.parametrize("args,msg", [
-    (dict(d=2, slope=1.0), "d must be an int >= 3"),
-    (dict(d=10, slope=0.0), "slope must be finite and nonzero"),
-])
+@pytest.mark.parametrize(
+    "args,msg",
+    [
+        (dict(d=2, slope=1.0), "d must be an int >= 3"),
+        (dict(d=10, slope=0.0), "slope must be finite and nonzero"),
+    ],
+)
 def test_law_bad_input(args, msg):
     with pytest.raises(ValueError, match=msg):
         efficacy_law(**args)

@@ -1,5 +1,6 @@
 """T6: requiring equivalence in every environment intersects the classes; v is identifiable iff the
 stacked readout has rank d; generic readouts of rank r need ceil(d/r) environments."""
+
 import math
 
 import numpy as np
@@ -9,7 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from theory.certificate import Verdict
-from theory.environments import check_t6, environments_needed, multi_environment_class, stack_readouts
+from theory.environments import (
+    check_t6,
+    environments_needed,
+    multi_environment_class,
+    stack_readouts,
+)
 from theory.linear import equivalence_class
 
 
@@ -19,7 +25,10 @@ def environment_sets(draw):
     d = draw(st.integers(1, 10))
     ranks = draw(st.lists(st.integers(1, d), min_size=1, max_size=6))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    envs = [rng.standard_normal((r + draw(st.integers(0, 2)), r)) @ rng.standard_normal((r, d)) for r in ranks]
+    envs = [
+        rng.standard_normal((r + draw(st.integers(0, 2)), r)) @ rng.standard_normal((r, d))
+        for r in ranks
+    ]
     return d, ranks, envs
 
 
@@ -61,7 +70,9 @@ def test_counterexample_and_recovery_are_reverified(data, seed):
         u = cert.witness["common_null_direction"]
         assert np.isclose(np.linalg.norm(u), 1.0)
         for L in envs:
-            assert np.allclose(L @ cert.witness["equivalent"], L @ v, atol=1e-10 * max(1, np.linalg.norm(L, 2)))
+            assert np.allclose(
+                L @ cert.witness["equivalent"], L @ v, atol=1e-10 * max(1, np.linalg.norm(L, 2))
+            )
 
 
 @given(st.integers(1, 200), st.data())
@@ -88,11 +99,14 @@ def test_exact_stack():
     assert cls.dim == 1 and (stack_readouts([L1, L2]) * cls.basis).is_zero_matrix
 
 
-@pytest.mark.parametrize("args,msg", [
-    (dict(d=0, r=1), "d must be a positive int"),
-    (dict(d=3, r=4), "r must be at most d"),
-    (dict(d=3, r=0), "r must be a positive int"),
-])
+@pytest.mark.parametrize(
+    "args,msg",
+    [
+        (dict(d=0, r=1), "d must be a positive int"),
+        (dict(d=3, r=4), "r must be at most d"),
+        (dict(d=3, r=0), "r must be a positive int"),
+    ],
+)
 def test_environments_needed_bad_input(args, msg):
     with pytest.raises(ValueError, match=msg):
         environments_needed(**args)
@@ -121,7 +135,9 @@ def test_token_families_are_disjoint_and_seeded():
     model = load_model("tiny-ln", 0)
     fams = [set(family_prompts(model, e, 4, 6, 5, seed=1).ravel()) for e in range(4)]
     assert all(not (fams[i] & fams[j]) for i in range(4) for j in range(i + 1, 4))
-    assert np.array_equal(family_prompts(model, 2, 4, 6, 5, seed=1), family_prompts(model, 2, 4, 6, 5, seed=1))
+    assert np.array_equal(
+        family_prompts(model, 2, 4, 6, 5, seed=1), family_prompts(model, 2, 4, 6, 5, seed=1)
+    )
 
 
 @pytest.mark.parametrize("name,floor", [("tiny-ln", 1), ("tiny-rms", 0)])
@@ -130,7 +146,9 @@ def test_class_falls_by_n_times_a_per_environment_down_to_the_symmetry(name, flo
     assert [cert[E].dim for E in (1, 3, 5)] == [24, 8, floor]
     assert ("layernorm-mean" in cert[5].details["symmetries"]) == bool(floor)
     if floor:
-        assert cert[5].details["witness_rerun_ratio"] < 1e-6  # re-run through the model in every environment
+        assert (
+            cert[5].details["witness_rerun_ratio"] < 1e-6
+        )  # re-run through the model in every environment
         u = cert[5].witness["common_null_direction"]
         assert np.allclose(np.abs(u), 1 / np.sqrt(32), atol=1e-10)
     else:

@@ -5,6 +5,7 @@ Strategies build valid objects: k-sparse codes on a chosen support, integer matr
 spark (Vandermonde columns with one planted circuit; provably of that spark), Gaussian matrices
 with a planted circuit, generic Gaussian matrices.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -16,16 +17,36 @@ import sympy
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from synthetic.sparse_codes import (concept_dictionary, gaussian_matrix, planted_spark_matrix, random_support,
-                                    sparse_code)
+from synthetic.sparse_codes import (
+    concept_dictionary,
+    gaussian_matrix,
+    planted_spark_matrix,
+    random_support,
+    sparse_code,
+)
 from theory.basis_pursuit import _nsp_circuits
 from theory.certificate import Certificate, Verdict
 from theory.rank import decide_rank_from_singular_values
-from theory.sparse import (RECOVERY_TOL, WEAK_THRESHOLD_TABLE, InfeasibleError, NoSparseTwinError, SparkLimitError,
-                           basis_pursuit, bp_recovery_certificate, check_t7, crossing_rho, null_space_property,
-                           phase_transition, relative_error, sparse_twins, spark, statistical_dimension_threshold,
-                           unique_recovery_certificate, weak_threshold)
 from theory.spark import _batch_status, full_column_rank_mod_prime
+from theory.sparse import (
+    RECOVERY_TOL,
+    WEAK_THRESHOLD_TABLE,
+    InfeasibleError,
+    NoSparseTwinError,
+    SparkLimitError,
+    basis_pursuit,
+    bp_recovery_certificate,
+    check_t7,
+    crossing_rho,
+    null_space_property,
+    phase_transition,
+    relative_error,
+    spark,
+    sparse_twins,
+    statistical_dimension_threshold,
+    unique_recovery_certificate,
+    weak_threshold,
+)
 
 # --------------------------------------------------------------------------------------------
 # Strategies
@@ -68,9 +89,13 @@ def exact_planted(draw, max_m: int = 6, max_p: int = 8):
     cols = [[sympy.Integer(x) ** i for i in range(m)] for x in nodes]
     if s <= min(m, p):
         T = sorted(draw(st.lists(st.integers(0, p - 1), min_size=s, max_size=s, unique=True)))
-        beta = draw(st.lists(st.integers(1, 4) | st.integers(-4, -1), min_size=s - 1, max_size=s - 1))
-        cols[T[-1]] = [sum((sympy.Integer(b) * cols[j][i] for b, j in zip(beta, T[:-1])), sympy.Integer(0))
-                       for i in range(m)]
+        beta = draw(
+            st.lists(st.integers(1, 4) | st.integers(-4, -1), min_size=s - 1, max_size=s - 1)
+        )
+        cols[T[-1]] = [
+            sum((sympy.Integer(b) * cols[j][i] for b, j in zip(beta, T[:-1])), sympy.Integer(0))
+            for i in range(m)
+        ]
     return sympy.Matrix(m, p, lambda i, j: cols[j][i]), s
 
 
@@ -94,7 +119,11 @@ def gaussian(draw, max_m: int = 5, max_p: int = 7, min_m: int = 1):
 
 small_int_matrices = st.integers(1, 4).flatmap(
     lambda m: st.integers(1, 6).flatmap(
-        lambda p: st.lists(st.lists(st.integers(-3, 3), min_size=p, max_size=p), min_size=m, max_size=m)))
+        lambda p: st.lists(
+            st.lists(st.integers(-3, 3), min_size=p, max_size=p), min_size=m, max_size=m
+        )
+    )
+)
 
 
 def brute_force_spark(A: sympy.Matrix) -> int:
@@ -147,7 +176,9 @@ def test_synthetic_exact_planting_and_dictionaries_have_the_planted_spark(m, p, 
     planted = planted_spark_matrix(m, p, s, seed=seed, exact=True)
     assert spark(planted.matrix).value == s
     if planted.circuit is not None:
-        assert (planted.matrix * sympy.Matrix(planted.null_vector.astype(int).tolist())).is_zero_matrix
+        assert (
+            planted.matrix * sympy.Matrix(planted.null_vector.astype(int).tolist())
+        ).is_zero_matrix
     if s >= 2:
         D = concept_dictionary(m, p, seed=seed, spark=s)
         assert np.allclose(np.linalg.norm(D.matrix, axis=0), 1.0)
@@ -170,14 +201,27 @@ def test_exact_and_float_spark_agree_on_integer_matrices(rows):
 def test_spark_is_invariant_under_column_scaling_and_permutation(case, data):
     A, s = case
     perm = data.draw(st.permutations(range(A.cols)))
-    scales = data.draw(st.lists(st.integers(1, 7).map(sympy.Rational) | st.integers(-7, -1).map(lambda x: sympy.Rational(1, x)),
-                                min_size=A.cols, max_size=A.cols))
+    scales = data.draw(
+        st.lists(
+            st.integers(1, 7).map(sympy.Rational)
+            | st.integers(-7, -1).map(lambda x: sympy.Rational(1, x)),
+            min_size=A.cols,
+            max_size=A.cols,
+        )
+    )
     B = sympy.Matrix.hstack(*[A[:, j] * c for j, c in zip(perm, scales)])
     assert spark(B).value == s
 
 
-@given(st.integers(1, 6).flatmap(lambda m: st.integers(1, 6).flatmap(
-    lambda p: st.lists(st.lists(st.integers(-40, 40), min_size=p, max_size=p), min_size=m, max_size=m))))
+@given(
+    st.integers(1, 6).flatmap(
+        lambda m: st.integers(1, 6).flatmap(
+            lambda p: st.lists(
+                st.lists(st.integers(-40, 40), min_size=p, max_size=p), min_size=m, max_size=m
+            )
+        )
+    )
+)
 def test_rank_mod_prime_never_overstates_independence(rows):
     """rank mod q == #columns proves rank over Q == #columns (no false 'independent')."""
     X = np.array(rows, dtype=np.int64) % 2_147_483_647
@@ -186,9 +230,17 @@ def test_rank_mod_prime_never_overstates_independence(rows):
     assert full_mod == full_exact  # entries far below q: no minor vanishes mod q by accident
 
 
-@given(st.integers(1, 6).flatmap(lambda s: st.tuples(
-    st.just(s), st.lists(st.sampled_from([1.0, 0.3, 1e-3, 1e-9, 1e-12, 1e-20, 0.0]), min_size=s, max_size=s))),
-    st.sampled_from([1e-15, 1e-13, 1e-10]))
+@given(
+    st.integers(1, 6).flatmap(
+        lambda s: st.tuples(
+            st.just(s),
+            st.lists(
+                st.sampled_from([1.0, 0.3, 1e-3, 1e-9, 1e-12, 1e-20, 0.0]), min_size=s, max_size=s
+            ),
+        )
+    ),
+    st.sampled_from([1e-15, 1e-13, 1e-10]),
+)
 def test_vectorised_subset_rule_matches_theory_rank(spectrum, tau):
     s, values = spectrum
     sv = np.sort(np.array(values))[::-1]
@@ -279,7 +331,9 @@ def test_spark_at_most_2k_gives_reverified_twins(case, data):
     assert np.count_nonzero(a) <= k and np.count_nonzero(b) <= k
     assert np.count_nonzero(a) >= 1 and not np.array_equal(a, b)
     assert not np.any((a != 0) & (b != 0))  # disjoint supports S1, S2
-    assert sorted(cert.details["supports"]["S1"] + cert.details["supports"]["S2"]) == list(np.flatnonzero(a - b))
+    assert sorted(cert.details["supports"]["S1"] + cert.details["supports"]["S2"]) == list(
+        np.flatnonzero(a - b)
+    )
     assert np.linalg.norm(A @ a - A @ b) <= cert.details["twin_threshold"] * np.linalg.norm(A @ a)
     assert cert.details["twin_verified"] is True
 
@@ -381,7 +435,10 @@ def test_nsp_circuit_and_lp_methods_agree(A, k):
     by_circuits = null_space_property(A, k)
     by_lp = null_space_property(A, k, method="lp", decision_tol=1e-6)
     event(f"NSP {by_circuits.verdict.value}")
-    w1, w2 = 1.0 - by_circuits.margin, 1.0 - by_lp.margin  # details hold inf as the string "Infinity"
+    w1, w2 = (
+        1.0 - by_circuits.margin,
+        1.0 - by_lp.margin,
+    )  # details hold inf as the string "Infinity"
     assert (math.isinf(w1) and math.isinf(w2)) or abs(w1 - w2) <= 1e-6 * max(1.0, w1)
     assert by_circuits.verdict == by_lp.verdict or abs(w1 - 1) <= 1e-6
 
@@ -462,7 +519,9 @@ def test_crossing_rho_interpolates_the_first_drop_below_half(rhos, data):
 def test_weak_threshold_table_matches_two_independent_formulas():
     for delta, rho in WEAK_THRESHOLD_TABLE.items():
         assert weak_threshold(delta) == pytest.approx(rho, abs=5e-7)
-        assert statistical_dimension_threshold(delta) == pytest.approx(weak_threshold(delta), abs=1e-9)
+        assert statistical_dimension_threshold(delta) == pytest.approx(
+            weak_threshold(delta), abs=1e-9
+        )
     values = [WEAK_THRESHOLD_TABLE[d] for d in sorted(WEAK_THRESHOLD_TABLE)]
     assert all(a < b for a, b in zip(values, values[1:]))
     assert 0.3856 < weak_threshold(0.5) < 0.3858
@@ -475,9 +534,14 @@ def test_weak_threshold_table_matches_two_independent_formulas():
 def test_certificates_round_trip_through_json():
     planted = planted_spark_matrix(4, 7, 3, seed=1, exact=True)
     A = gaussian_matrix(4, 8, seed=2)
-    for cert in (unique_recovery_certificate(planted.matrix, 2), unique_recovery_certificate(A, 2),
-                 unique_recovery_certificate(np.eye(3), 2), null_space_property(A, 2), null_space_property(A, 4),
-                 bp_recovery_certificate(A, sparse_code(8, 1, seed=3))):
+    for cert in (
+        unique_recovery_certificate(planted.matrix, 2),
+        unique_recovery_certificate(A, 2),
+        unique_recovery_certificate(np.eye(3), 2),
+        null_space_property(A, 2),
+        null_space_property(A, 4),
+        bp_recovery_certificate(A, sparse_code(8, 1, seed=3)),
+    ):
         assert Certificate.from_json(cert.to_json()) == cert
         assert cert.theorem == "T7"
 
@@ -508,7 +572,11 @@ BAD = [
     (unique_recovery_certificate, (np.ones((2, 3)), 1.5), "k"),
     (unique_recovery_certificate, (np.ones((2, 3)), True), "k"),
     (unique_recovery_certificate, (np.array([[np.nan, 1.0]]), 1), "A"),
-    (unique_recovery_certificate, (gaussian_matrix(14, 40, seed=1), 7), "A"),  # too large for exact spark
+    (
+        unique_recovery_certificate,
+        (gaussian_matrix(14, 40, seed=1), 7),
+        "A",
+    ),  # too large for exact spark
     (null_space_property, (np.ones((2, 3)), 0), "k"),
     (null_space_property, (np.ones((2, 3)), 5), "k"),
     (null_space_property, (np.ones(3), 1), "A"),
@@ -528,7 +596,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("fn,args,name", BAD, ids=[f"{f.__name__}-{n}-{i}" for i, (f, _, n) in enumerate(BAD)])
+@pytest.mark.parametrize(
+    "fn,args,name", BAD, ids=[f"{f.__name__}-{n}-{i}" for i, (f, _, n) in enumerate(BAD)]
+)
 def test_bad_input_raises_value_error_naming_the_argument(fn, args, name):
     kwargs = {"max_subsets": 0} if name == "max_subsets" else {}
     with pytest.raises(ValueError, match=rf"\b{name}\b"):

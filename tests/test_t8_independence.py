@@ -6,6 +6,7 @@ Statistical assertions use fixed seeds and thresholds with a wide margin, stated
 Example counts follow the profile: the ICA examples use k <= 4 sources and n <= 5000 samples, so
 one example costs about 0.02 s (FastICA on whitened data converges in < 20 iterations) and none
 needs a lower @settings(max_examples=...)."""
+
 from __future__ import annotations
 
 import math
@@ -154,7 +155,9 @@ def test_amari_index_is_invariant_to_permutation_sign_and_global_scale(k, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     P = rng.standard_normal((k, k))
     rows, cols = data.draw(st.permutations(range(k))), data.draw(st.permutations(range(k)))
-    signs = np.array(data.draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=k * k, max_size=k * k)))
+    signs = np.array(
+        data.draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=k * k, max_size=k * k))
+    )
     scale = data.draw(st.floats(1e-3, 1e3))
     Q = (scale * P * signs.reshape(k, k))[np.ix_(rows, cols)]
     assert amari_index(Q) == pytest.approx(amari_index(P), rel=1e-9, abs=1e-15)
@@ -193,7 +196,7 @@ def test_block_amari_reads_only_the_block(theta, seed):
     P = np.eye(4)
     P[np.ix_([2, 3], [2, 3])] = plane_rotation(theta)
     perm = rng.permutation(4)
-    P = P[perm] * rng.choice([-1.0, 1.0], 4)[:, None]        # estimated rows come in any order and sign
+    P = P[perm] * rng.choice([-1.0, 1.0], 4)[:, None]  # estimated rows come in any order and sign
     assert block_amari_index(P, [2, 3]) == pytest.approx(math.tan(theta), rel=1e-9)
     assert block_amari_index(P, [0, 1]) == 0.0
 
@@ -208,8 +211,9 @@ def test_align_columns_undoes_permutation_sign_and_scale(A, data):
     al = align_columns(E, A)
     np.testing.assert_array_equal(perm[al.permutation], np.arange(k))
     np.testing.assert_allclose(al.cosines, 1.0, atol=1e-12)
-    np.testing.assert_allclose(al.aligned / np.linalg.norm(al.aligned, axis=0), A / np.linalg.norm(A, axis=0),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        al.aligned / np.linalg.norm(al.aligned, axis=0), A / np.linalg.norm(A, axis=0), atol=1e-12
+    )
 
 
 # ---- source laws ----------------------------------------------------------------------------
@@ -218,7 +222,7 @@ def test_align_columns_undoes_permutation_sign_and_scale(A, data):
 @pytest.mark.parametrize("name", sorted(LAWS))
 def test_source_laws_have_unit_variance_and_their_stated_kurtosis(name):
     s = sample_sources([name], 200_000, seed=11)[:, 0]
-    se4 = np.std(s**4) / math.sqrt(s.size)    # standard error of the sample 4th moment
+    se4 = np.std(s**4) / math.sqrt(s.size)  # standard error of the sample 4th moment
     # 6 standard errors: the fixed seed makes this deterministic; 6 SE leaves ample room
     assert abs(s.mean()) <= 6 * s.std() / math.sqrt(s.size)
     assert abs(s.var() - 1.0) <= 6 * np.std(s**2) / math.sqrt(s.size)
@@ -265,21 +269,32 @@ def test_at_most_one_gaussian_source_is_recovered(A, data, seed):
     assert min(rec["column_cosines"]) >= RECOVERY_MIN_COS
     # the witness is the recovered mixing, aligned to the planted columns (same order, same sign)
     aligned = cert.witness["aligned_mixing"]
-    cos = np.sum(aligned * A, axis=0) / (np.linalg.norm(aligned, axis=0) * np.linalg.norm(A, axis=0))
+    cos = np.sum(aligned * A, axis=0) / (
+        np.linalg.norm(aligned, axis=0) * np.linalg.norm(A, axis=0)
+    )
     assert np.all(cos >= RECOVERY_MIN_COS)
     assert check_t8_laws(A, gaussian_mask(laws)).verdict is Verdict.HOLDS
 
 
 def test_recovery_error_falls_like_root_n_for_non_gaussian_sources():
     A = random_mixing(4, 3, seed=3)
-    curve = amari_curve(A, mixture_sampler(A, ("laplace", "uniform", "bimodal")),
-                        log_spaced_sizes(250, 16000, 5), seeds=range(5))
+    curve = amari_curve(
+        A,
+        mixture_sampler(A, ("laplace", "uniform", "bimodal")),
+        log_spaced_sizes(250, 16000, 5),
+        seeds=range(5),
+    )
     # theory: -1/2; measured about -0.5 with these seeds. [-0.8, -0.25] only rejects "no decay" or
     # a wrong rate, with room for the median of 5 seeds.
     assert -0.8 <= curve.slope <= -0.25
     assert curve.median[-1] < curve.median[0] / 4
-    cert = check_t8_rate(A, mixture_sampler(A, ("laplace", "uniform", "bimodal")),
-                         log_spaced_sizes(250, 16000, 5), seeds=range(5), slack=0.3)
+    cert = check_t8_rate(
+        A,
+        mixture_sampler(A, ("laplace", "uniform", "bimodal")),
+        log_spaced_sizes(250, 16000, 5),
+        seeds=range(5),
+        slack=0.3,
+    )
     assert cert.verdict is Verdict.HOLDS
 
 
@@ -308,9 +323,13 @@ def test_two_or_more_gaussians_rotated_twin_has_the_same_law(data, seed):
     expected = 4 * math.tan(phi) / (2 * k * (k - 1))
     assert amari_index(np.linalg.pinv(A) @ B) == pytest.approx(expected, rel=1e-9)
     # ... in source coordinates (A^+ B = R) two columns are at angle >= pi/12 from every axis
-    assert min(align_columns(np.linalg.pinv(A) @ B, np.eye(k)).cosines) <= math.cos(math.pi / 12) + 1e-9
-    cert = check_t8_twin(A, mask, source_sampler(laws), n_samples=TWIN_N, block=Q, alpha=TWIN_ALPHA,
-                         seed=seed % 1000)
+    assert (
+        min(align_columns(np.linalg.pinv(A) @ B, np.eye(k)).cosines)
+        <= math.cos(math.pi / 12) + 1e-9
+    )
+    cert = check_t8_twin(
+        A, mask, source_sampler(laws), n_samples=TWIN_N, block=Q, alpha=TWIN_ALPHA, seed=seed % 1000
+    )
     assert cert.verdict is Verdict.HOLDS, cert.details
     assert cert.details["twin_test"]["p_value"] >= TWIN_ALPHA
     assert cert.dim == g * (g - 1) // 2
@@ -342,16 +361,24 @@ def test_the_twin_test_separates_a_non_gaussian_rotated_block():
     Y = sample_sources(laws, TWIN_N, rng) @ (A @ R).T
     assert projection_ks_test(X, Y, directions=np.linalg.pinv(A)).p_value < TWIN_ALPHA
     # a mislabelled block (told Gaussian, sampled bimodal) is caught: the twin is separated
-    cert = check_t8_twin(A, [False, True, True], source_sampler(laws), n_samples=TWIN_N, alpha=TWIN_ALPHA)
+    cert = check_t8_twin(
+        A, [False, True, True], source_sampler(laws), n_samples=TWIN_N, alpha=TWIN_ALPHA
+    )
     assert cert.verdict is Verdict.VIOLATED
 
 
 def test_twin_certificate_with_control_and_block_recovery():
     A = random_mixing(5, 4, seed=1)
     laws = ("laplace", "uniform", "gaussian", "gaussian")
-    cert = check_t8_twin(A, gaussian_mask(laws), source_sampler(laws), n_samples=4000,
-                         control_sample_sources=source_sampler(("laplace", "uniform", "bimodal", "bimodal")),
-                         ica_sizes=np.array([500, 2000, 8000]), seed=1)
+    cert = check_t8_twin(
+        A,
+        gaussian_mask(laws),
+        source_sampler(laws),
+        n_samples=4000,
+        control_sample_sources=source_sampler(("laplace", "uniform", "bimodal", "bimodal")),
+        ica_sizes=np.array([500, 2000, 8000]),
+        seed=1,
+    )
     assert cert.verdict is Verdict.HOLDS, cert.details["reason"]
     assert cert.details["control_test"]["p_value"] < 1e-3
     # Gaussian block: median Amari stays large at every n (a uniform angle gives median tan(pi/8) =
@@ -364,8 +391,13 @@ def test_twin_certificate_with_control_and_block_recovery():
 
 def test_gaussian_block_error_does_not_fall_with_n():
     A = random_mixing(4, 4, seed=2)
-    gauss, other = amari_curves(A, mixture_sampler(A, ("laplace", "uniform", "gaussian", "gaussian")),
-                                np.array([500, 2000, 8000, 16000]), seeds=range(7), blocks=((2, 3), (0, 1)))
+    gauss, other = amari_curves(
+        A,
+        mixture_sampler(A, ("laplace", "uniform", "gaussian", "gaussian")),
+        np.array([500, 2000, 8000, 16000]),
+        seeds=range(7),
+        blocks=((2, 3), (0, 1)),
+    )
     # observed medians: Gaussian block 0.37, 0.79, 0.46, 0.40 (flat); non-Gaussian block 0.030 ->
     # 0.0038 (8x down). Asserted: >= 0.1 everywhere, >= 3x down, >= 10x apart at n = 16000 (seen: 105x).
     assert min(gauss.median) > 0.1
@@ -376,7 +408,9 @@ def test_gaussian_block_error_does_not_fall_with_n():
 # ---- the data-driven checker: holds / violated / undecided ----------------------------------
 
 
-@pytest.mark.parametrize("laws, dim", [(("laplace", "gaussian", "gaussian"), 1), (("gaussian",) * 3, 3)])
+@pytest.mark.parametrize(
+    "laws, dim", [(("laplace", "gaussian", "gaussian"), 1), (("gaussian",) * 3, 3)]
+)
 def test_checker_flags_two_or_more_gaussian_sources(laws, dim):
     D = mix(random_mixing(3, 3, seed=4), laws, 12000, seed=4)
     cert = check_t8(D.H, A=D.A, seed=4)
@@ -399,7 +433,9 @@ def test_checker_is_undecided_when_the_sample_is_too_small_to_call_gaussianity()
 
 def test_gaussianity_classification():
     rng = np.random.default_rng(0)
-    Y = np.column_stack([rng.standard_normal(20000), rng.uniform(-1, 1, 20000), rng.laplace(size=20000)])
+    Y = np.column_stack(
+        [rng.standard_normal(20000), rng.uniform(-1, 1, 20000), rng.laplace(size=20000)]
+    )
     kinds = [c.kind for c in gaussianity(Y).components]
     assert kinds == ["gaussian", "non-gaussian", "non-gaussian"]
     assert gaussianity(Y[:150, :1]).components[0].kind == "inconclusive"
@@ -415,12 +451,12 @@ def test_convergence_warning_is_recorded_not_raised():
     assert cert.verdict is Verdict.UNDECIDED
     assert "ConvergenceWarning" in cert.details["reason"]
     assert cert.details["ica_fit_half"]["warnings"]
-    assert check_t8(D.H, A=D.A).verdict is Verdict.HOLDS   # the same data with enough iterations
+    assert check_t8(D.H, A=D.A).verdict is Verdict.HOLDS  # the same data with enough iterations
 
 
 def test_check_t8_without_planted_a_and_json_round_trip():
     D = mix(random_mixing(4, 3, seed=5), ("laplace", "uniform", "gaussian"), 3000, seed=5)
-    cert = check_t8(D.H)        # k from the certified rank of the centred data
+    cert = check_t8(D.H)  # k from the certified rank of the centred data
     assert cert.verdict is Verdict.HOLDS and cert.rank == 3
     assert "recovery" not in cert.details and cert.witness["unmixing"].shape == (3, 4)
     assert Certificate.from_json(cert.to_json()) == cert
@@ -464,7 +500,7 @@ def test_wrong_ndim_is_rejected():
     with pytest.raises(ValueError, match="A"):
         check_t8(D.H, A=D.A[:, 0])
     with pytest.raises(ValueError, match="A"):
-        check_t8(D.H, A=np.eye(4))            # A has 4 rows, h has 3 coordinates
+        check_t8(D.H, A=np.eye(4))  # A has 4 rows, h has 3 coordinates
     with pytest.raises(ValueError, match="P"):
         amari_index(np.ones((2, 3)))
     with pytest.raises(ValueError, match="gaussian"):
@@ -484,7 +520,7 @@ def test_too_few_samples_are_rejected():
 
 
 def test_rank_deficient_mixing_is_rejected():
-    A = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.0, 1.0, 1.0]])   # rank 2 < 3 columns
+    A = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.0, 1.0, 1.0]])  # rank 2 < 3 columns
     with pytest.raises(ValueError, match="A must have full column rank"):
         mix(A, ("laplace", "uniform", "bimodal"), 400)
     with pytest.raises(ValueError, match="A must have full column rank"):
@@ -493,7 +529,7 @@ def test_rank_deficient_mixing_is_rejected():
     with pytest.raises(ValueError, match="A must have full column rank"):
         check_t8(H, A=A)
     with pytest.raises(ValueError, match="A"):
-        mix(np.ones((2, 3)), ("laplace", "uniform", "bimodal"), 400)   # d < k
+        mix(np.ones((2, 3)), ("laplace", "uniform", "bimodal"), 400)  # d < k
 
 
 def test_unknown_law_and_bad_masks_are_rejected():
@@ -526,7 +562,10 @@ def test_exact_t8_checks_hold_and_fail_on_wrong_variants():
     assert checks.exact_t8_density(0).verdict is Verdict.HOLDS
     assert checks.exact_t8_covariance(0).verdict is Verdict.HOLDS
     # a Laplace pair is not rotation invariant: the density identity must fail
-    assert checks.exact_t8_density(0, block_density=checks.laplace_block_density).verdict is Verdict.VIOLATED
+    assert (
+        checks.exact_t8_density(0, block_density=checks.laplace_block_density).verdict
+        is Verdict.VIOLATED
+    )
     # a volume-preserving but non-orthogonal block changes the covariance: the check must fail
     stretch = sympy.Matrix([[sympy.Rational(5, 3), 0], [0, sympy.Rational(3, 5)]])
     assert checks.exact_t8_covariance(0, block=stretch).verdict is Verdict.VIOLATED

@@ -1,11 +1,12 @@
 """T9: steering one concept at several layers; the class is v + intersection of ker(J_l T_l); v is
 identifiable iff the stack has rank d; the LayerNorm symmetry survives every layer."""
+
 import numpy as np
 import pytest
 import scipy.linalg
 
 from proofs_check.checks.cross_layer import exact_t9, numeric_t9
-from synthetic.cross_layer import (layer_problems, propagation_transfers, reverify_null_direction)
+from synthetic.cross_layer import layer_problems, propagation_transfers, reverify_null_direction
 from synthetic.local_problems import steering_vector
 from synthetic.zoo import load_model, make_prompts
 from theory.certificate import Verdict
@@ -39,7 +40,10 @@ def test_layernorm_transfers_fix_the_ones_vector_rmsnorm_ones_do_not(ln):
     for T in propagation_transfers(model, [0, 1, 2], prompts):
         assert np.allclose(T @ ones, ones, atol=1e-12)
     rms = load_model("tiny-rms", 0)
-    moved = [np.linalg.norm(T @ ones - ones) for T in propagation_transfers(rms, [0, 1, 2], make_prompts(rms, 2, 5, 0))]
+    moved = [
+        np.linalg.norm(T @ ones - ones)
+        for T in propagation_transfers(rms, [0, 1, 2], make_prompts(rms, 2, 5, 0))
+    ]
     assert moved[0] == 0 and min(moved[1:]) > 1e-3
 
 
@@ -66,7 +70,9 @@ def test_common_null_direction_is_reverified_and_a_generic_direction_is_not(ln):
     g = np.random.default_rng(5).standard_normal(v.size)
     g -= cert.witness["null_basis"] @ (cert.witness["null_basis"].T @ g)  # outside the class
     g /= np.linalg.norm(g)
-    assert reverify_null_direction(model, layers, prompts, v, g, eye, "trait", (1.0,), seed=1) > 1e-2
+    assert (
+        reverify_null_direction(model, layers, prompts, v, g, eye, "trait", (1.0,), seed=1) > 1e-2
+    )
 
 
 def test_registered_checks_hold_and_exact_variant_fails():
@@ -113,7 +119,10 @@ def layer_stacks(draw):
     """1-3 problems of one shape and one centring (a "layer" each), with transfers T_j that fix the
     all-ones vector: T = I + R (I - 1 1^T / d)."""
     centred = draw(st.booleans())
-    drawn = [draw(random_problems(centred=centred, shapes=SHAPE, max_alphas=1)) for _ in range(draw(st.integers(1, 3)))]
+    drawn = [
+        draw(random_problems(centred=centred, shapes=SHAPE, max_alphas=1))
+        for _ in range(draw(st.integers(1, 3)))
+    ]
     d = drawn[0].problem.d
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     P = np.eye(d) - np.ones((d, d)) / d
@@ -121,7 +130,9 @@ def layer_stacks(draw):
     return [x.problem for x in drawn], transfers, drawn[0].v, centred
 
 
-@settings(max_examples=30, deadline=None)  # each example: up to 3 engine factors and 3 dense Jacobians (~0.3 s)
+@settings(
+    max_examples=30, deadline=None
+)  # each example: up to 3 engine factors and 3 dense Jacobians (~0.3 s)
 @given(layer_stacks(), st.sampled_from(["logits", "trait"]))
 def test_stack_rank_equals_the_dense_stack_and_never_grows_the_class(stack, channel):
     problems, transfers, v, centred = stack
@@ -131,8 +142,11 @@ def test_stack_rank_equals_the_dense_stack_and_never_grows_the_class(stack, chan
     if cert.verdict is not Verdict.UNDECIDED:
         assert cert.rank == int(np.sum(s > cert.tolerance))
         assert cert.dim == v.size - cert.rank
-    dims = [check_t9(problems[:k], v, channel, transfers[:k]).dim for k in range(1, len(problems) + 1)]
+    dims = [
+        check_t9(problems[:k], v, channel, transfers[:k]).dim for k in range(1, len(problems) + 1)
+    ]
     assert dims == sorted(dims, reverse=True)
     if centred:  # every layer kills 1 and every transfer fixes it: the symmetry survives the stack
-        assert cert.dim >= 1 and np.linalg.norm(np.vstack(layer_factors(problems, v, channel, transfers)[0])
-                                                @ np.ones(v.size)) <= 1e-10 * max(s[0], 1.0)
+        assert cert.dim >= 1 and np.linalg.norm(
+            np.vstack(layer_factors(problems, v, channel, transfers)[0]) @ np.ones(v.size)
+        ) <= 1e-10 * max(s[0], 1.0)

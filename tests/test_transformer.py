@@ -1,5 +1,6 @@
 """The toy transformer: shapes, batching, causality, steering semantics, jit, the exact LayerNorm
 symmetry of T2a (and its absence under RMSNorm), and input checks."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,7 +25,9 @@ from synthetic.transformer import (
 )
 from theory.steering import Steering
 
-CFG = TransformerConfig(d_model=32, n_layers=2, n_heads=4, d_mlp=128, vocab_size=64, n_ctx=16, norm="layernorm")
+CFG = TransformerConfig(
+    d_model=32, n_layers=2, n_heads=4, d_mlp=128, vocab_size=64, n_ctx=16, norm="layernorm"
+)
 CFG_RMS = dataclasses.replace(CFG, norm="rmsnorm")
 N, T, D, V = 3, 8, CFG.d_model, CFG.vocab_size
 LAYERS = range(CFG.n_layers + 1)
@@ -33,7 +36,9 @@ LAYERS = range(CFG.n_layers + 1)
 def _generic(params: dict, seed: int) -> dict:
     """Perturb every array (norm gains and biases included) so no test leans on g = 1, b = 0."""
     rng = np.random.default_rng(seed)
-    return jax.tree_util.tree_map(lambda x: jnp.asarray(np.asarray(x) + 0.1 * rng.standard_normal(x.shape)), params)
+    return jax.tree_util.tree_map(
+        lambda x: jnp.asarray(np.asarray(x) + 0.1 * rng.standard_normal(x.shape)), params
+    )
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +71,18 @@ seeds = st.integers(0, 2**32 - 1)
 # ----------------------------------------------------------------------------- config and params
 
 
-@pytest.mark.parametrize("field, value", [
-    ("d_model", 0), ("n_layers", -1), ("n_heads", 0), ("d_mlp", 2.5), ("vocab_size", True),
-    ("n_ctx", 0), ("norm", "batchnorm"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("d_model", 0),
+        ("n_layers", -1),
+        ("n_heads", 0),
+        ("d_mlp", 2.5),
+        ("vocab_size", True),
+        ("n_ctx", 0),
+        ("norm", "batchnorm"),
+    ],
+)
 def test_config_rejects_bad_fields(field, value):
     kwargs = dataclasses.asdict(CFG) | {field: value}
     with pytest.raises(ValueError, match=field):
@@ -93,11 +106,19 @@ def test_config_is_frozen_and_hashable():
 @pytest.mark.parametrize("cfg", [CFG, CFG_RMS], ids=["layernorm", "rmsnorm"])
 def test_init_params_shapes_and_conventions(cfg):
     p = init_params(cfg, jax.random.key(3))
-    assert p["wte"].shape == (V, D) and p["wpe"].shape == (cfg.n_ctx, D) and p["w_u"].shape == (D, V)
+    assert (
+        p["wte"].shape == (V, D) and p["wpe"].shape == (cfg.n_ctx, D) and p["w_u"].shape == (D, V)
+    )
     assert len(p["blocks"]) == cfg.n_layers
     blk = p["blocks"][0]
-    assert blk["attn"]["c_attn"]["w"].shape == (D, 3 * D) and blk["attn"]["c_proj"]["w"].shape == (D, D)
-    assert blk["mlp"]["c_fc"]["w"].shape == (D, cfg.d_mlp) and blk["mlp"]["c_proj"]["w"].shape == (cfg.d_mlp, D)
+    assert blk["attn"]["c_attn"]["w"].shape == (D, 3 * D) and blk["attn"]["c_proj"]["w"].shape == (
+        D,
+        D,
+    )
+    assert blk["mlp"]["c_fc"]["w"].shape == (D, cfg.d_mlp) and blk["mlp"]["c_proj"]["w"].shape == (
+        cfg.d_mlp,
+        D,
+    )
     assert all(x.dtype == jnp.float64 for x in jax.tree_util.tree_leaves(p))
     norms = [p["ln_f"]] + [b[k] for b in p["blocks"] for k in ("ln_1", "ln_2")]
     for ln in norms:
@@ -108,14 +129,21 @@ def test_init_params_shapes_and_conventions(cfg):
             assert set(ln) == {"g"}
     # same key, same params; another key, other params
     again = init_params(cfg, jax.random.key(3))
-    assert all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(p), jax.tree_util.tree_leaves(again)))
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(jax.tree_util.tree_leaves(p), jax.tree_util.tree_leaves(again))
+    )
     other = init_params(cfg, jax.random.key(4))
     assert not np.array_equal(p["wte"], other["wte"])
 
 
 def test_hook_names_match_steering():
     names = hook_names(CFG)
-    assert names == ("blocks.0.hook_resid_pre", "blocks.1.hook_resid_pre", "blocks.2.hook_resid_pre")
+    assert names == (
+        "blocks.0.hook_resid_pre",
+        "blocks.1.hook_resid_pre",
+        "blocks.2.hook_resid_pre",
+    )
     assert all(Steering(l, np.zeros(D)).hook_name == names[l] for l in LAYERS)
 
 
@@ -138,14 +166,17 @@ def test_batch_agrees_with_single_prompts(params, toks, layer, seed):
     np.testing.assert_allclose(batched, single, rtol=1e-12, atol=1e-12)
 
 
-@given(toks=arrays(np.int64, (T,), elements=st.integers(0, V - 1)), t=st.integers(0, T - 1),
-       shift=st.integers(1, V - 1))
+@given(
+    toks=arrays(np.int64, (T,), elements=st.integers(0, V - 1)),
+    t=st.integers(0, T - 1),
+    shift=st.integers(1, V - 1),
+)
 def test_causal_later_tokens_do_not_change_earlier_logits(params, toks, t, shift):
     changed = toks.copy()
     changed[t] = (toks[t] + shift) % V
     z, z2 = np.asarray(forward(params, CFG, toks)), np.asarray(forward(params, CFG, changed))
     np.testing.assert_allclose(z2[:t], z[:t], rtol=0, atol=1e-12)
-    assert np.max(np.abs(z2[t] - z[t])) > 1e-6   # the changed position itself does see the new token
+    assert np.max(np.abs(z2[t] - z[t])) > 1e-6  # the changed position itself does see the new token
 
 
 # ----------------------------------------------------------------------------- steering semantics
@@ -165,14 +196,22 @@ position_sets = st.sets(st.integers(0, T - 1), min_size=1).map(sorted)
 @given(toks=token_arrays, layer=st.sampled_from(list(LAYERS)), positions=position_sets, seed=seeds)
 def test_steering_leaves_positions_before_min_P_unchanged(params, toks, layer, positions, seed):
     z = np.asarray(forward(params, CFG, toks))
-    zs = np.asarray(forward(params, CFG, toks, Steering(layer, _vec(seed, 2.0), positions=positions)))
+    zs = np.asarray(
+        forward(params, CFG, toks, Steering(layer, _vec(seed, 2.0), positions=positions))
+    )
     first = min(positions)
     np.testing.assert_allclose(zs[:, :first], z[:, :first], rtol=0, atol=1e-12)
-    assert np.min(np.max(np.abs(zs[:, first] - z[:, first]), axis=-1)) > 1e-6   # and it does act at min(P)
+    assert (
+        np.min(np.max(np.abs(zs[:, first] - z[:, first]), axis=-1)) > 1e-6
+    )  # and it does act at min(P)
 
 
-@given(layer=st.sampled_from(list(LAYERS)), alpha=st.floats(-8, 8), seed=seeds,
-       positions=st.none() | position_sets)
+@given(
+    layer=st.sampled_from(list(LAYERS)),
+    alpha=st.floats(-8, 8),
+    seed=seeds,
+    positions=st.none() | position_sets,
+)
 def test_alpha_times_v_is_unit_alpha_on_alpha_v(params, tokens, layer, alpha, seed, positions):
     v = _vec(seed)
     a = forward(params, CFG, tokens, Steering(layer, v, alpha=alpha, positions=positions))
@@ -193,9 +232,12 @@ def test_steering_adds_alpha_v_at_the_hook(params, tokens):
         want = unembed(params, final)
         got = forward(params, CFG, tokens, Steering(l, v, alpha, positions=P))
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(forward(params, CFG, tokens),
-                                   unembed(params, run_from(params, CFG, resid_pre(params, CFG, tokens, l), l)),
-                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            forward(params, CFG, tokens),
+            unembed(params, run_from(params, CFG, resid_pre(params, CFG, tokens, l), l)),
+            rtol=1e-12,
+            atol=1e-12,
+        )
 
 
 def test_resid_pre_and_run_from_semantics():
@@ -203,19 +245,23 @@ def test_resid_pre_and_run_from_semantics():
     b = 0) has mean 0 and mean square var/(var + eps) at every position; logits = that @ w_u."""
     p = init_params(CFG, jax.random.key(0))
     toks = np.random.default_rng(1).integers(0, V, size=(N, T))
-    np.testing.assert_allclose(resid_pre(p, CFG, toks, 0), p["wte"][toks] + p["wpe"][:T], rtol=1e-15, atol=0)
+    np.testing.assert_allclose(
+        resid_pre(p, CFG, toks, 0), p["wte"][toks] + p["wpe"][:T], rtol=1e-15, atol=0
+    )
     h = resid_pre(p, CFG, toks, CFG.n_layers)
     final = np.asarray(run_from(p, CFG, h, CFG.n_layers))
     var = np.var(np.asarray(h), axis=-1)
     np.testing.assert_allclose(final.mean(-1), 0.0, atol=1e-13)
-    np.testing.assert_allclose((final ** 2).mean(-1), var / (var + EPS), rtol=1e-12)
-    np.testing.assert_allclose(forward(p, CFG, toks), final @ np.asarray(p["w_u"]), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose((final**2).mean(-1), var / (var + EPS), rtol=1e-12)
+    np.testing.assert_allclose(
+        forward(p, CFG, toks), final @ np.asarray(p["w_u"]), rtol=1e-12, atol=1e-12
+    )
     p_rms = init_params(CFG_RMS, jax.random.key(0))
     h = np.asarray(resid_pre(p_rms, CFG_RMS, toks, CFG.n_layers))
     final = np.asarray(run_from(p_rms, CFG_RMS, h, CFG.n_layers))
-    ms = (h ** 2).mean(-1)
-    np.testing.assert_allclose((final ** 2).mean(-1), ms / (ms + EPS), rtol=1e-12)
-    assert np.max(np.abs(final.mean(-1))) > 1e-3   # RMSNorm does not centre
+    ms = (h**2).mean(-1)
+    np.testing.assert_allclose((final**2).mean(-1), ms / (ms + EPS), rtol=1e-12)
+    assert np.max(np.abs(final.mean(-1))) > 1e-3  # RMSNorm does not centre
 
 
 # ----------------------------------------------------------------------------- jit, vmap, grad
@@ -233,12 +279,15 @@ def test_jit_agrees_with_eager(params, tokens):
 def test_traced_vector_and_alpha_under_user_jit_vmap_and_grad(params, tokens):
     v = jnp.asarray(_vec(12))
     f = jax.jit(lambda p, v, a: forward(p, CFG, tokens, Steering(1, v, a)))
-    np.testing.assert_allclose(f(params, v, 0.3), forward(params, CFG, tokens, Steering(1, v, 0.3)),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        f(params, v, 0.3), forward(params, CFG, tokens, Steering(1, v, 0.3)), rtol=1e-12, atol=1e-12
+    )
     alphas = jnp.array([0.0, 1.0, 2.5])
     batched = jax.vmap(lambda a: forward(params, CFG, tokens, Steering(0, v, a)))(alphas)
     for a, z in zip(alphas, batched):
-        np.testing.assert_allclose(z, forward(params, CFG, tokens, Steering(0, v, float(a))), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            z, forward(params, CFG, tokens, Steering(0, v, float(a))), rtol=1e-12, atol=1e-12
+        )
     # the Jacobian in v matches a central finite difference
     g = lambda v: forward(params, CFG, tokens[0], Steering(1, v))
     J = jax.jacfwd(g)(v)
@@ -251,13 +300,22 @@ def test_traced_vector_and_alpha_under_user_jit_vmap_and_grad(params, tokens):
 # ----------------------------------------------------------------------------- T2a and T2b
 
 
-@given(seed=seeds, scale=st.floats(0.0, 10.0), c=st.floats(-10.0, 10.0), positions=st.none() | position_sets)
-def test_layernorm_model_is_exactly_blind_to_the_ones_direction(params, tokens, seed, scale, c, positions):
+@given(
+    seed=seeds,
+    scale=st.floats(0.0, 10.0),
+    c=st.floats(-10.0, 10.0),
+    positions=st.none() | position_sets,
+)
+def test_layernorm_model_is_exactly_blind_to_the_ones_direction(
+    params, tokens, seed, scale, c, positions
+):
     """T2a: v ~ v + c 1 at every hook point, because every read of the stream is a mean-centring LN."""
     v = _vec(seed, scale)
     for layer in LAYERS:
         z = forward(params, CFG, tokens, Steering(layer, v, positions=positions))
-        z_shift = forward(params, CFG, tokens, Steering(layer, v + c * np.ones(D), positions=positions))
+        z_shift = forward(
+            params, CFG, tokens, Steering(layer, v + c * np.ones(D), positions=positions)
+        )
         assert _rel(z, z_shift) <= 1e-12
 
 
@@ -304,7 +362,10 @@ BAD = {
     "vector length": (lambda p, t: _steer(p, t, vector=np.zeros(D + 1))(), "steering.vector"),
     "vector 2-d": (lambda p, t: _steer(p, t, vector=np.zeros((1, D)))(), "steering.vector"),
     "vector nan": (lambda p, t: _steer(p, t, vector=np.full(D, np.nan))(), "steering.vector"),
-    "vector inf": (lambda p, t: _steer(p, t, vector=np.r_[np.inf, np.zeros(D - 1)])(), "steering.vector"),
+    "vector inf": (
+        lambda p, t: _steer(p, t, vector=np.r_[np.inf, np.zeros(D - 1)])(),
+        "steering.vector",
+    ),
     "vector strings": (lambda p, t: _steer(p, t, vector=np.array(["a"] * D))(), "steering.vector"),
     "vector None": (lambda p, t: _steer(p, t, vector=None)(), "steering.vector"),
     "alpha nan": (lambda p, t: _steer(p, t, alpha=float("nan"))(), "steering.alpha"),
@@ -320,11 +381,17 @@ BAD = {
     "run_from resid 1-d": (lambda p, t: run_from(p, CFG, np.zeros(D), 0), "resid"),
     "run_from resid 4-d": (lambda p, t: run_from(p, CFG, np.zeros((1, 1, T, D)), 0), "resid"),
     "run_from resid nan": (lambda p, t: run_from(p, CFG, np.full((T, D), np.nan), 0), "resid"),
-    "run_from resid too long": (lambda p, t: run_from(p, CFG, np.zeros((CFG.n_ctx + 1, D)), 0), "resid"),
+    "run_from resid too long": (
+        lambda p, t: run_from(p, CFG, np.zeros((CFG.n_ctx + 1, D)), 0),
+        "resid",
+    ),
     "run_from resid empty": (lambda p, t: run_from(p, CFG, np.zeros((0, T, D)), 0), "resid"),
     "unembed final d": (lambda p, t: unembed(p, np.zeros((T, D - 1))), "final"),
     "unembed final nan": (lambda p, t: unembed(p, np.full((T, D), np.inf)), "final"),
-    "params other cfg": (lambda p, t: forward(init_params(CFG_RMS, jax.random.key(0)), CFG, t), "params"),
+    "params other cfg": (
+        lambda p, t: forward(init_params(CFG_RMS, jax.random.key(0)), CFG, t),
+        "params",
+    ),
     "params wrong shape": (lambda p, t: forward(p | {"w_u": p["w_u"][:, :-1]}, CFG, t), "params"),
     "params not a dict": (lambda p, t: forward([p], CFG, t), "params"),
     "cfg not a config": (lambda p, t: forward(p, dataclasses.asdict(CFG), t), "cfg"),

@@ -11,12 +11,14 @@
 - ``phase_transition``: the empirical success probability of basis pursuit on Gaussian A over a grid
   of (delta = m/p, rho = k/m) (m and k rounded half up), and ``weak_threshold(delta)``, the asymptotic Donoho-Tanner curve.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import itertools
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -58,16 +60,25 @@ class BasisPursuitResult:
 
 def _bp(A: np.ndarray, y: np.ndarray) -> BasisPursuitResult:
     p = A.shape[1]
-    res = scipy.optimize.linprog(np.ones(2 * p), A_eq=np.hstack([A, -A]), b_eq=y, bounds=(0, None), method="highs")
+    res = scipy.optimize.linprog(
+        np.ones(2 * p), A_eq=np.hstack([A, -A]), b_eq=y, bounds=(0, None), method="highs"
+    )
     if res.status == 2:
-        raise InfeasibleError(f"y is not in the range of A: no code a satisfies A a = y (HiGHS: {res.message})")
+        raise InfeasibleError(
+            f"y is not in the range of A: no code a satisfies A a = y (HiGHS: {res.message})"
+        )
     if res.status != 0:
         raise BasisPursuitError(f"basis pursuit LP failed with status {res.status}: {res.message}")
     code = res.x[:p] - res.x[p:]
     code.setflags(write=False)
     residual = float(np.linalg.norm(A @ code - y) / max(float(np.linalg.norm(y)), TINY))
-    return BasisPursuitResult(code=code, l1=float(np.abs(code).sum()), residual=residual, status="optimal",
-                              message=str(res.message))
+    return BasisPursuitResult(
+        code=code,
+        l1=float(np.abs(code).sum()),
+        residual=residual,
+        status="optimal",
+        message=str(res.message),
+    )
 
 
 def basis_pursuit(A: Any, y: Any) -> BasisPursuitResult:
@@ -116,13 +127,21 @@ def dual_certificate(A: np.ndarray, a: np.ndarray):
     A_ub = np.block([[B, -np.ones((Sc.size, 1))], [-B, -np.ones((Sc.size, 1))]])
     c = np.zeros(m + 1)
     c[-1] = 1.0
-    res = scipy.optimize.linprog(c, A_ub=A_ub, b_ub=np.zeros(2 * Sc.size),
-                                 A_eq=np.hstack([A[:, S].T, np.zeros((S.size, 1))]), b_eq=np.sign(a[S]),
-                                 bounds=[(None, None)] * m + [(0, None)], method="highs")
+    res = scipy.optimize.linprog(
+        c,
+        A_ub=A_ub,
+        b_ub=np.zeros(2 * Sc.size),
+        A_eq=np.hstack([A[:, S].T, np.zeros((S.size, 1))]),
+        b_eq=np.sign(a[S]),
+        bounds=[(None, None)] * m + [(0, None)],
+        method="highs",
+    )
     if res.status == 2:
         return math.inf, np.zeros(m), injective
     if res.status != 0:
-        raise BasisPursuitError(f"dual-certificate LP failed with status {res.status}: {res.message}")
+        raise BasisPursuitError(
+            f"dual-certificate LP failed with status {res.status}: {res.message}"
+        )
     w = res.x[:m]
     return float(np.max(np.abs(B @ w))), w, injective
 
@@ -145,9 +164,16 @@ def bp_recovery_certificate(A: Any, a: Any, decision_tol: float = 1e-7) -> Certi
     recovered = err <= RECOVERY_TOL
     unique = injective and t < 1 - decision_tol
     not_unique = (not injective) or t > 1 + decision_tol
-    details = {"relative_error": err, "dual_sup_norm": t, "A_S_injective": injective, "support": np.flatnonzero(a),
-               "k": int(np.count_nonzero(a)), "l1_planted": float(np.abs(a).sum()), "l1_returned": bp.l1,
-               "lp_residual": bp.residual}
+    details = {
+        "relative_error": err,
+        "dual_sup_norm": t,
+        "A_S_injective": injective,
+        "support": np.flatnonzero(a),
+        "k": int(np.count_nonzero(a)),
+        "l1_planted": float(np.abs(a).sum()),
+        "l1_returned": bp.l1,
+        "lp_residual": bp.residual,
+    }
     witness = {"code": a, "recovered": bp.code, "dual_vector": w}
     if recovered and unique:
         verdict = Verdict.HOLDS
@@ -155,9 +181,18 @@ def bp_recovery_certificate(A: Any, a: Any, decision_tol: float = 1e-7) -> Certi
         verdict = Verdict.VIOLATED
     else:
         verdict = Verdict.UNDECIDED
-        details["reason"] = "LP answer and dual certificate disagree, or the dual sup-norm is within decision_tol of 1"
-    return Certificate(theorem="T7", verdict=verdict, claim=BP_CLAIM, margin=1.0 - t, tolerance=decision_tol,
-                       witness=witness, details=details)
+        details["reason"] = (
+            "LP answer and dual certificate disagree, or the dual sup-norm is within decision_tol of 1"
+        )
+    return Certificate(
+        theorem="T7",
+        verdict=verdict,
+        claim=BP_CLAIM,
+        margin=1.0 - t,
+        tolerance=decision_tol,
+        witness=witness,
+        details=details,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,7 +219,7 @@ def _top_k_ratio(n: np.ndarray, k: int) -> tuple[float, np.ndarray]:
 def _kernel(A: np.ndarray, tol: float | None):
     _, s, vt = scipy.linalg.svd(A, full_matrices=True)
     dec = decide_rank_from_singular_values(s, A.shape, tol)
-    return vt[dec.rank:].T, dec
+    return vt[dec.rank :].T, dec
 
 
 def _nsp_circuits(A: np.ndarray, k: int, tol: float | None, max_subsets: int):
@@ -208,8 +243,10 @@ def _nsp_circuits(A: np.ndarray, k: int, tol: float | None, max_subsets: int):
     tau = full.tolerance
     need = sum(math.comb(p, s) for s in range(1, r + 2))
     if need > max_subsets:
-        raise ValueError(f"A is too large for the exact NSP check by circuits: {need} column subsets "
-                         f"(p = {p}, rank {r}) exceed max_subsets = {max_subsets}")
+        raise ValueError(
+            f"A is too large for the exact NSP check by circuits: {need} column subsets "
+            f"(p = {p}, rank {r}) exceed max_subsets = {max_subsets}"
+        )
     worst, arg, count = -1.0, None, 0
     for s in range(1, r + 2):
         for chunk in _combinations(p, s):
@@ -224,7 +261,15 @@ def _nsp_circuits(A: np.ndarray, k: int, tol: float | None, max_subsets: int):
             ambiguous = (kept & (sv < band_top[:, None])).any(axis=1)
             if ambiguous.any():
                 i = int(np.argmax(ambiguous))
-                return None, None, count, (f"rank of columns {tuple(int(c) for c in chunk[i])} is in the grey band", sv[i])
+                return (
+                    None,
+                    None,
+                    count,
+                    (
+                        f"rank of columns {tuple(int(c) for c in chunk[i])} is in the grey band",
+                        sv[i],
+                    ),
+                )
             for i in np.flatnonzero(rank == s - 1):
                 z = vt[i, -1] / norms[chunk[i]]
                 n = np.zeros(p)
@@ -254,8 +299,10 @@ def _nsp_lp(A: np.ndarray, k: int, tol: float | None, max_lps: int):
         return math.inf, n, 0, None
     n_lps = math.comb(p, k) * 2 ** (k - 1)
     if n_lps > max_lps:
-        raise ValueError(f"A is too large for the exact NSP check by LPs: C({p}, {k}) 2^{k - 1} = {n_lps} LPs "
-                         f"exceed max_lps = {max_lps}")
+        raise ValueError(
+            f"A is too large for the exact NSP check by LPs: C({p}, {k}) 2^{k - 1} = {n_lps} LPs "
+            f"exceed max_lps = {max_lps}"
+        )
     worst, arg, count = -1.0, None, 0
     for S in itertools.combinations(range(p), k):
         S = np.array(S)
@@ -266,7 +313,15 @@ def _nsp_lp(A: np.ndarray, k: int, tol: float | None, max_lps: int):
             n = N @ vt[-1]
             return math.inf, n / np.abs(n).sum(), count, None
         if not sub.certified:
-            return None, None, count, (f"rank of the kernel basis rows off S = {tuple(S)} is in the grey band", sub.ambiguous)
+            return (
+                None,
+                None,
+                count,
+                (
+                    f"rank of the kernel basis rows off S = {tuple(S)} is in the grey band",
+                    sub.ambiguous,
+                ),
+            )
         r = Sc.size
         A_eq = np.hstack([N[Sc], -np.eye(r), np.eye(r)])
         A_ub = np.concatenate([np.zeros(q), np.ones(2 * r)])[None, :]
@@ -274,8 +329,9 @@ def _nsp_lp(A: np.ndarray, k: int, tol: float | None, max_lps: int):
         for signs in itertools.product((1.0, -1.0), repeat=k - 1):
             s = np.array((1.0,) + signs)
             c = np.concatenate([-(s @ N[S]), np.zeros(2 * r)])
-            res = scipy.optimize.linprog(c, A_ub=A_ub, b_ub=[1.0], A_eq=A_eq, b_eq=np.zeros(r), bounds=bounds,
-                                         method="highs")
+            res = scipy.optimize.linprog(
+                c, A_ub=A_ub, b_ub=[1.0], A_eq=A_eq, b_eq=np.zeros(r), bounds=bounds, method="highs"
+            )
             count += 1
             if res.status != 0:
                 raise BasisPursuitError(f"NSP LP failed with status {res.status}: {res.message}")
@@ -286,13 +342,21 @@ def _nsp_lp(A: np.ndarray, k: int, tol: float | None, max_lps: int):
     return worst, arg, count, None
 
 
-NSP_CLAIM = ("NSP(k): |n_S|_1 < |n_{S^c}|_1 for all nonzero n in ker A and |S| <= k "
-             "(basis pursuit recovers every k-sparse code)")
+NSP_CLAIM = (
+    "NSP(k): |n_S|_1 < |n_{S^c}|_1 for all nonzero n in ker A and |S| <= k "
+    "(basis pursuit recovers every k-sparse code)"
+)
 
 
-def null_space_property(A: Any, k: Any, method: str = "circuits", tol: float | None = None,
-                        decision_tol: float = 1e-9, max_subsets: int = MAX_NSP_SUBSETS,
-                        max_lps: int = MAX_NSP_LPS) -> Certificate:
+def null_space_property(
+    A: Any,
+    k: Any,
+    method: str = "circuits",
+    tol: float | None = None,
+    decision_tol: float = 1e-9,
+    max_subsets: int = MAX_NSP_SUBSETS,
+    max_lps: int = MAX_NSP_LPS,
+) -> Certificate:
     """Exact NSP(k) decision for small A: ``worst = max_{n in ker A \\ 0, |S| <= k} |n_S|_1 / |n_{S^c}|_1``.
 
     *holds* iff ``worst < 1`` (margin ``1 - worst``); *violated* iff ``worst > 1``, with witness
@@ -393,8 +457,9 @@ def _round_half_up(x: float) -> int:
     return int(math.floor(x + 0.5 + 1e-12))
 
 
-def phase_transition(p: int, deltas: Sequence[float], rhos: Sequence[float], trials: int,
-                     seed: int = 0) -> PhaseTransition:
+def phase_transition(
+    p: int, deltas: Sequence[float], rhos: Sequence[float], trials: int, seed: int = 0
+) -> PhaseTransition:
     """Empirical P(basis pursuit recovers a) for A with iid N(0, 1/m) entries (m = round(delta p))
     and a with k = round(rho m) nonzeros on a uniform random support, iid N(0, 1) values; success is
     relative error <= 1e-6. Each (delta, rho) cell has its own seeded stream, so a cell's result
@@ -406,12 +471,16 @@ def phase_transition(p: int, deltas: Sequence[float], rhos: Sequence[float], tri
     seed = _as_count("seed", seed, low=0)
     m_rows = np.array([_round_half_up(d * p) for d in deltas])
     if np.any(m_rows < 1):
-        raise ValueError(f"deltas: delta * p rounds to 0 rows for delta = {deltas[m_rows < 1].tolist()} (p = {p})")
+        raise ValueError(
+            f"deltas: delta * p rounds to 0 rows for delta = {deltas[m_rows < 1].tolist()} (p = {p})"
+        )
     k = np.array([[_round_half_up(r * m) for r in rhos] for m in m_rows])
     if np.any(k < 1):
         i, j = np.argwhere(k < 1)[0]
-        raise ValueError(f"rhos: rho * m rounds to 0 nonzeros for rho = {rhos[j]} at delta = {deltas[i]} "
-                         f"(m = {m_rows[i]}); use larger rhos or p")
+        raise ValueError(
+            f"rhos: rho * m rounds to 0 nonzeros for rho = {rhos[j]} at delta = {deltas[i]} "
+            f"(m = {m_rows[i]}); use larger rhos or p"
+        )
     success = np.zeros(k.shape)
     for i, m in enumerate(m_rows):
         for j in range(len(rhos)):
@@ -428,7 +497,9 @@ def phase_transition(p: int, deltas: Sequence[float], rhos: Sequence[float], tri
             success[i, j] = wins / trials
     for arr in (deltas, rhos, m_rows, k, success):
         arr.setflags(write=False)
-    return PhaseTransition(p=p, deltas=deltas, rhos=rhos, m_rows=m_rows, k=k, success=success, trials=trials, seed=seed)
+    return PhaseTransition(
+        p=p, deltas=deltas, rhos=rhos, m_rows=m_rows, k=k, success=success, trials=trials, seed=seed
+    )
 
 
 def crossing_rho(rhos: Any, success: Any, level: float = 0.5) -> float:
@@ -473,7 +544,9 @@ def weak_threshold(delta: float) -> float:
         J = _soft_threshold_risk(z)
         return -(1 - 2 * J / delta) / (1 + z * z - 2 * J)
 
-    res = scipy.optimize.minimize_scalar(neg, bounds=(0.0, 12.0), method="bounded", options={"xatol": 1e-12})
+    res = scipy.optimize.minimize_scalar(
+        neg, bounds=(0.0, 12.0), method="bounded", options={"xatol": 1e-12}
+    )
     return float(-res.fun)
 
 
@@ -487,10 +560,15 @@ def statistical_dimension_threshold(delta: float) -> float:
 
     def psi(eps: float) -> float:
         f = lambda t: eps * (1 + t * t) + (1 - eps) * 2 * _soft_threshold_risk(t)
-        return float(scipy.optimize.minimize_scalar(f, bounds=(0.0, 12.0), method="bounded",
-                                                    options={"xatol": 1e-12}).fun)
+        return float(
+            scipy.optimize.minimize_scalar(
+                f, bounds=(0.0, 12.0), method="bounded", options={"xatol": 1e-12}
+            ).fun
+        )
 
-    return float(scipy.optimize.brentq(lambda rho: psi(rho * delta) - delta, 1e-9, 1 - 1e-9, xtol=1e-14))
+    return float(
+        scipy.optimize.brentq(lambda rho: psi(rho * delta) - delta, 1e-9, 1 - 1e-9, xtol=1e-14)
+    )
 
 
 #: rho_W(delta) at delta = 0.05, 0.10, ..., 0.95, computed with ``weak_threshold`` (the DMM
@@ -498,8 +576,23 @@ def statistical_dimension_threshold(delta: float) -> float:
 #: evaluation of Donoho's (2006) angle-exponent criterion (face-count, internal- and external-angle
 #: exponents) gives the same rho_W(0.5) = 0.38569 to 5 digits. Values rounded to 6 decimals.
 WEAK_THRESHOLD_TABLE: dict[float, float] = {
-    0.05: 0.154361, 0.10: 0.189429, 0.15: 0.217792, 0.20: 0.243301, 0.25: 0.267384,
-    0.30: 0.290784, 0.35: 0.313980, 0.40: 0.337326, 0.45: 0.361131, 0.50: 0.385690,
-    0.55: 0.411320, 0.60: 0.438391, 0.65: 0.467360, 0.70: 0.498843, 0.75: 0.533712,
-    0.80: 0.573313, 0.85: 0.619943, 0.90: 0.678169, 0.95: 0.760105,
+    0.05: 0.154361,
+    0.10: 0.189429,
+    0.15: 0.217792,
+    0.20: 0.243301,
+    0.25: 0.267384,
+    0.30: 0.290784,
+    0.35: 0.313980,
+    0.40: 0.337326,
+    0.45: 0.361131,
+    0.50: 0.385690,
+    0.55: 0.411320,
+    0.60: 0.438391,
+    0.65: 0.467360,
+    0.70: 0.498843,
+    0.75: 0.533712,
+    0.80: 0.573313,
+    0.85: 0.619943,
+    0.90: 0.678169,
+    0.95: 0.760105,
 }

@@ -5,13 +5,15 @@ margin (singular-value gap or residual) and tolerance of the decision, a witness
 by running the model on it, and JSON-safe details. ``to_json``/``from_json`` round-trip exactly:
 floats are written with ``repr`` precision, arrays as nested lists, non-finite floats as strings.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import enum
 import json
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +46,11 @@ def plain(obj: Any) -> Any:
     (non-finite floats stay floats; ``to_jsonable`` encodes them)."""
     if isinstance(obj, enum.Enum):
         return obj.value
-    if isinstance(obj, np.ndarray) or hasattr(obj, "__array__") and not isinstance(obj, (str, bytes)):
+    if (
+        isinstance(obj, np.ndarray)
+        or hasattr(obj, "__array__")
+        and not isinstance(obj, (str, bytes))
+    ):
         return plain(np.asarray(obj).tolist())
     if isinstance(obj, (np.floating, float)):
         return float(obj)
@@ -145,7 +151,7 @@ class Certificate:
         return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Certificate":
+    def from_dict(cls, data: Mapping[str, Any]) -> Certificate:
         witness = {}
         shapes = data.get("witness_shapes", {})
         for k, v in data.get("witness", {}).items():
@@ -164,7 +170,7 @@ class Certificate:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "Certificate":
+    def from_json(cls, text: str) -> Certificate:
         return cls.from_dict(json.loads(text))
 
     def __eq__(self, other: object) -> bool:

@@ -12,9 +12,11 @@ The same stack with T_j = I over problems that differ in their prompts is T6 on 
 equivalence in every environment (prompt distribution) stacks their Jacobians, i.e. sums their
 Fisher information (``stacked_certificate``; ``theory.environments.check_t6_local``).
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -24,7 +26,6 @@ from .jacobian import LocalProblem, square_root_factor
 from .rank import decide_rank_from_singular_values
 from .validation import as_float_array, as_tolerance
 
-
 T9_CLAIM = "v is locally identifiable from its behaviour at these layers: rank [J_l T_l]_l = d"
 
 
@@ -33,8 +34,9 @@ def _ones_image(factor: np.ndarray) -> float:
     return float(np.linalg.norm(factor @ (np.ones(d) / np.sqrt(d))))
 
 
-def layer_factors(problems: Sequence[LocalProblem], v: Any, channel: str,
-                  transfers: Sequence[Any] | None = None) -> tuple[list[np.ndarray], int]:
+def layer_factors(
+    problems: Sequence[LocalProblem], v: Any, channel: str, transfers: Sequence[Any] | None = None
+) -> tuple[list[np.ndarray], int]:
     """The blocks ``R_j T_j`` (k_j x d) for steering ``T_j v`` at each problem's layer, and the number
     of rows of the full stacked Jacobian (for the default tolerance)."""
     if isinstance(problems, LocalProblem) or len(problems) == 0:
@@ -49,7 +51,9 @@ def layer_factors(problems: Sequence[LocalProblem], v: Any, channel: str,
     if transfers is None:
         transfers = [np.eye(d)] * len(problems)
     if len(transfers) != len(problems):
-        raise ValueError(f"transfers must have one (d, d) matrix per layer: {len(problems)}, got {len(transfers)}")
+        raise ValueError(
+            f"transfers must have one (d, d) matrix per layer: {len(problems)}, got {len(transfers)}"
+        )
     checked = []
     for i, T in enumerate(transfers):  # every argument is checked before any Jacobian is computed
         T = as_float_array(f"transfers[{i}]", T, 2)
@@ -63,8 +67,16 @@ def layer_factors(problems: Sequence[LocalProblem], v: Any, channel: str,
     return blocks, rows
 
 
-def stacked_certificate(problems: Sequence[LocalProblem], v: Any, channel: str, transfers: Sequence[Any] | None,
-                        tol: float | None, theorem: str, claim: str, label: str) -> Certificate:
+def stacked_certificate(
+    problems: Sequence[LocalProblem],
+    v: Any,
+    channel: str,
+    transfers: Sequence[Any] | None,
+    tol: float | None,
+    theorem: str,
+    claim: str,
+    label: str,
+) -> Certificate:
     """Local identifiability of v from the stacked ``[R_j T_j]_j`` of several problems (layers or
     environments).
 
@@ -87,25 +99,46 @@ def stacked_certificate(problems: Sequence[LocalProblem], v: Any, channel: str, 
     vec = problems[0].vector(v)
     ones_images = [_ones_image(b) for b in layer_blocks]
     symmetries = ["layernorm-mean"] if null_dim and max(ones_images) <= decision.tolerance else []
-    details = {"channel": channel, f"{label}s": [p.meta.get(label) for p in problems],
-               f"rank_per_{label}": per_problem, "stacked_rank": decision.rank, "d": d, "symmetries": symmetries,
-               f"ones_image_per_{label}": ones_images, **decision.summary()}
-    common = dict(theorem=theorem, claim=claim, dim=null_dim, rank=decision.rank, margin=decision.margin,
-                  tolerance=decision.tolerance)
+    details = {
+        "channel": channel,
+        f"{label}s": [p.meta.get(label) for p in problems],
+        f"rank_per_{label}": per_problem,
+        "stacked_rank": decision.rank,
+        "d": d,
+        "symmetries": symmetries,
+        f"ones_image_per_{label}": ones_images,
+        **decision.summary(),
+    }
+    common = dict(
+        theorem=theorem,
+        claim=claim,
+        dim=null_dim,
+        rank=decision.rank,
+        margin=decision.margin,
+        tolerance=decision.tolerance,
+    )
     if not decision.certified:
         return Certificate(verdict=Verdict.UNDECIDED, witness={"v": vec}, details=details, **common)
     if null_dim == 0:
         return Certificate(verdict=Verdict.HOLDS, witness={"v": vec}, details=details, **common)
-    null_basis = vt[decision.rank:].T
+    null_basis = vt[decision.rank :].T
     u = null_basis[:, 0]
     details[f"witness_image_per_{label}"] = [float(np.linalg.norm(b @ u)) for b in layer_blocks]
-    return Certificate(verdict=Verdict.VIOLATED, witness={"v": vec, "common_null_direction": u,
-                                                          "null_basis": null_basis},
-                       details=details, **common)
+    return Certificate(
+        verdict=Verdict.VIOLATED,
+        witness={"v": vec, "common_null_direction": u, "null_basis": null_basis},
+        details=details,
+        **common,
+    )
 
 
-def check_t9(problems: Sequence[LocalProblem], v: Any, channel: str, transfers: Sequence[Any] | None = None,
-             tol: float | None = None) -> Certificate:
+def check_t9(
+    problems: Sequence[LocalProblem],
+    v: Any,
+    channel: str,
+    transfers: Sequence[Any] | None = None,
+    tol: float | None = None,
+) -> Certificate:
     """T9: is v locally identifiable from its behaviour when steered (as ``T_j v``) at each problem's
     layer? See ``stacked_certificate``; details are per layer."""
     return stacked_certificate(problems, v, channel, transfers, tol, "T9", T9_CLAIM, "layer")

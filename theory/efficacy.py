@@ -10,10 +10,12 @@ For a smooth score the same holds to first order in rho with ``tan(theta)`` repl
 effective slope ``c = |v| |P_perp g| / (s(v) - s0)`` (g the gradient at v, P_perp the projection
 orthogonal to v); for an affine score c = tan(theta) exactly.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.stats
@@ -24,7 +26,9 @@ from .validation import as_vector
 
 def _check_dim(d: Any) -> int:
     if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 3:
-        raise ValueError(f"d must be an int >= 3 (U is a coordinate of a unit vector in R^(d-1)), got {d!r}")
+        raise ValueError(
+            f"d must be an int >= 3 (U is a coordinate of a unit vector in R^(d-1)), got {d!r}"
+        )
     return int(d)
 
 
@@ -68,7 +72,9 @@ def orthogonal_perturbations(v: Any, rho: float, n: int, rng: np.random.Generato
     if nv == 0:
         raise ValueError("v must be nonzero")
     if v.size < 3:
-        raise ValueError(f"v must have at least 3 entries (the complement of v must hold a sphere), got {v.size}")
+        raise ValueError(
+            f"v must have at least 3 entries (the complement of v must hold a sphere), got {v.size}"
+        )
     g = rng.standard_normal((n, v.size))
     vhat = v / nv
     g -= np.outer(g @ vhat, vhat)
@@ -86,13 +92,22 @@ def effective_slope(v: Any, gradient: Any, gain: float) -> float:
     return float(np.linalg.norm(v) * np.linalg.norm(perp) / gain)
 
 
-T5_CLAIM = "R - 1 = rho c U with (U + 1)/2 ~ Beta((d-2)/2, (d-2)/2); c = tan(theta) for an affine score"
+T5_CLAIM = (
+    "R - 1 = rho c U with (U + 1)/2 ~ Beta((d-2)/2, (d-2)/2); c = tan(theta) for an affine score"
+)
 
-AFFINE_TOL = 1e-8   # relative first-order residual below which R - 1 = rho c U holds draw by draw
+AFFINE_TOL = 1e-8  # relative first-order residual below which R - 1 = rho c U holds draw by draw
 
 
-def check_t5(score: Callable[[np.ndarray], np.ndarray], v: Any, gradient: Any, rho: float,
-             n: int = 1000, seed: int = 0, alpha: float = 0.01) -> Certificate:
+def check_t5(
+    score: Callable[[np.ndarray], np.ndarray],
+    v: Any,
+    gradient: Any,
+    rho: float,
+    n: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.01,
+) -> Certificate:
     """Draw n orthogonal perturbations u of relative norm rho, run ``score`` (batched: (n, d) -> (n,))
     on v + u, and compare the efficacy ratios R with the first-order prediction.
 
@@ -123,26 +138,50 @@ def check_t5(score: Callable[[np.ndarray], np.ndarray], v: Any, gradient: Any, r
     ratios = (np.asarray(score(v + us), dtype=np.float64) - s0) / gain
     vhat = v / np.linalg.norm(v)
     perp = g - (g @ vhat) * vhat
-    details: dict[str, Any] = {"d": v.size, "rho": rho, "slope": c, "n": n,
-                               "median_abs_R_minus_1": float(np.median(np.abs(ratios - 1))),
-                               "mean_R": float(ratios.mean()), "min_R": float(ratios.min())}
+    details: dict[str, Any] = {
+        "d": v.size,
+        "rho": rho,
+        "slope": c,
+        "n": n,
+        "median_abs_R_minus_1": float(np.median(np.abs(ratios - 1))),
+        "mean_R": float(ratios.mean()),
+        "min_R": float(ratios.min()),
+    }
     if np.linalg.norm(perp) <= 1e-12 * np.linalg.norm(g):  # theta = 0: no first-order change
         worst = float(np.max(np.abs(ratios - 1)))
         details.update(degenerate=True, max_abs_R_minus_1=worst)
         ok = worst <= AFFINE_TOL
-        return Certificate(theorem="T5", verdict=Verdict.HOLDS if ok else Verdict.UNDECIDED, claim=T5_CLAIM,
-                           margin=worst, tolerance=AFFINE_TOL, witness={"ratios": ratios}, details=details)
+        return Certificate(
+            theorem="T5",
+            verdict=Verdict.HOLDS if ok else Verdict.UNDECIDED,
+            claim=T5_CLAIM,
+            margin=worst,
+            tolerance=AFFINE_TOL,
+            witness={"ratios": ratios},
+            details=details,
+        )
     e = perp / np.linalg.norm(perp)
     U = us @ e / np.linalg.norm(us, axis=1)
     first_order = float(np.max(np.abs(ratios - 1 - rho * c * U)) / (rho * abs(c)))
     ks = scipy.stats.kstest(ratios, efficacy_law(v.size, rho * c).cdf)
-    details.update(first_order_residual=first_order, ks_statistic=float(ks.statistic), ks_pvalue=float(ks.pvalue),
-                   predicted_median_abs_R_minus_1=abs(c) * rho * float(coordinate_law(v.size).ppf(0.75)))
+    details.update(
+        first_order_residual=first_order,
+        ks_statistic=float(ks.statistic),
+        ks_pvalue=float(ks.pvalue),
+        predicted_median_abs_R_minus_1=abs(c) * rho * float(coordinate_law(v.size).ppf(0.75)),
+    )
     if first_order <= AFFINE_TOL or ks.pvalue >= alpha:
         verdict = Verdict.HOLDS
     elif ks.pvalue < alpha / 100:
         verdict = Verdict.VIOLATED
     else:
         verdict = Verdict.UNDECIDED
-    return Certificate(theorem="T5", verdict=verdict, claim=T5_CLAIM, margin=float(ks.pvalue), tolerance=alpha,
-                       witness={"ratios": ratios}, details=details)
+    return Certificate(
+        theorem="T5",
+        verdict=verdict,
+        claim=T5_CLAIM,
+        margin=float(ks.pvalue),
+        tolerance=alpha,
+        witness={"ratios": ratios},
+        details=details,
+    )

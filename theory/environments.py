@@ -4,10 +4,12 @@ stacked readout has rank d. Generic readouts of ranks r_e reach rank ``min(d, su
 equal ranks r, ``ceil(d / r)`` environments are needed. Exact symmetries (T2) lie in every ker L_e
 and survive any number of environments.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import sympy
@@ -31,7 +33,9 @@ def environments_needed(d: int, r: int) -> int:
 def stack_readouts(readouts: Sequence[Any]):
     """[L_1; ...; L_E]: numeric (float64) or exact (all sympy) readouts sharing d columns."""
     if isinstance(readouts, (np.ndarray, sympy.MatrixBase)) or len(readouts) == 0:
-        raise ValueError("readouts must be a non-empty list of (m_e, d) matrices, one per environment")
+        raise ValueError(
+            "readouts must be a non-empty list of (m_e, d) matrices, one per environment"
+        )
     if all(isinstance(L, sympy.MatrixBase) for L in readouts):
         d = readouts[0].cols
         for i, L in enumerate(readouts):
@@ -42,7 +46,9 @@ def stack_readouts(readouts: Sequence[Any]):
     d = mats[0].shape[1]
     for i, L in enumerate(mats):
         if L.shape[1] != d:
-            raise ValueError(f"readouts[{i}] must have {d} columns (as readouts[0]), got {L.shape[1]}")
+            raise ValueError(
+                f"readouts[{i}] must have {d} columns (as readouts[0]), got {L.shape[1]}"
+            )
     return np.vstack(mats)
 
 
@@ -71,59 +77,115 @@ def check_t6(readouts: Sequence[Any], v: Any, tol: float | None = None) -> Certi
         return undecided_certificate("T6", T6_CLAIM, cls, "the stacked readout [L_1; ...; L_E]")
     mats = [np.asarray(R, dtype=float) for R in readouts]
     ranks = [equivalence_class(R, vf, tol).rank for R in mats]
-    details = {"environments": len(mats), "ranks": ranks, "stacked_rank": cls.rank, "d": d,
-               "sum_of_ranks": int(sum(ranks))}
+    details = {
+        "environments": len(mats),
+        "ranks": ranks,
+        "stacked_rank": cls.rank,
+        "d": d,
+        "sum_of_ranks": int(sum(ranks)),
+    }
     if cls.dim == 0:
         y = L @ vf
         recovered = np.linalg.lstsq(L, y, rcond=None)[0]
         err = float(np.linalg.norm(recovered - vf) / max(np.linalg.norm(vf), 1.0))
         details["recovery_error"] = err
-        return Certificate(theorem="T6", verdict=Verdict.HOLDS, claim=T6_CLAIM, dim=0, rank=cls.rank,
-                           margin=cls.decision.margin, tolerance=cls.decision.tolerance,
-                           witness={"v": vf, "recovered": recovered}, details=details)
+        return Certificate(
+            theorem="T6",
+            verdict=Verdict.HOLDS,
+            claim=T6_CLAIM,
+            dim=0,
+            rank=cls.rank,
+            margin=cls.decision.margin,
+            tolerance=cls.decision.tolerance,
+            witness={"v": vf, "recovered": recovered},
+            details=details,
+        )
     u = cls.basis[:, 0]
-    per_env = [float(np.linalg.norm(R @ u)) / max(float(np.linalg.norm(R, 2)), 1e-300) for R in mats]
+    per_env = [
+        float(np.linalg.norm(R @ u)) / max(float(np.linalg.norm(R, 2)), 1e-300) for R in mats
+    ]
     details["witness_readout_change_per_environment"] = per_env
-    return Certificate(theorem="T6", verdict=Verdict.VIOLATED, claim=T6_CLAIM, dim=cls.dim, rank=cls.rank,
-                       margin=cls.decision.margin, tolerance=cls.decision.tolerance,
-                       witness={"v": vf, "common_null_direction": u, "equivalent": vf + u}, details=details)
+    return Certificate(
+        theorem="T6",
+        verdict=Verdict.VIOLATED,
+        claim=T6_CLAIM,
+        dim=cls.dim,
+        rank=cls.rank,
+        margin=cls.decision.margin,
+        tolerance=cls.decision.tolerance,
+        witness={"v": vf, "common_null_direction": u, "equivalent": vf + u},
+        details=details,
+    )
 
 
 def _check_t6_exact(readouts: Sequence[sympy.Matrix], L: sympy.Matrix, v: Any) -> Certificate:
     """check_t6 in the rationals: the verdict is a proof for this instance."""
     cls = equivalence_class(L, sympy.Matrix(v))
     ranks = [R.rank() for R in readouts]
-    details = {"environments": len(readouts), "ranks": ranks, "stacked_rank": cls.rank, "d": cls.d,
-               "sum_of_ranks": int(sum(ranks)), "exact": True}
+    details = {
+        "environments": len(readouts),
+        "ranks": ranks,
+        "stacked_rank": cls.rank,
+        "d": cls.d,
+        "sum_of_ranks": int(sum(ranks)),
+        "exact": True,
+    }
     vf = np.array(cls.vector, dtype=float).ravel()
     if cls.dim == 0:
-        return Certificate(theorem="T6", verdict=Verdict.HOLDS, claim=T6_CLAIM, dim=0, rank=cls.rank,
-                           witness={"v": vf, "recovered": np.array(cls.point, dtype=float).ravel()}, details=details)
+        return Certificate(
+            theorem="T6",
+            verdict=Verdict.HOLDS,
+            claim=T6_CLAIM,
+            dim=0,
+            rank=cls.rank,
+            witness={"v": vf, "recovered": np.array(cls.point, dtype=float).ravel()},
+            details=details,
+        )
     u = cls.basis[:, 0]
     details["common_null_direction_exact"] = str(list(u))
     details["witness_readout_change_per_environment"] = [str(list(R * u)) for R in readouts]
-    return Certificate(theorem="T6", verdict=Verdict.VIOLATED, claim=T6_CLAIM, dim=cls.dim, rank=cls.rank,
-                       witness={"v": vf, "common_null_direction": np.array(u, dtype=float).ravel(),
-                                "equivalent": np.array(cls.vector + u, dtype=float).ravel()}, details=details)
+    return Certificate(
+        theorem="T6",
+        verdict=Verdict.VIOLATED,
+        claim=T6_CLAIM,
+        dim=cls.dim,
+        rank=cls.rank,
+        witness={
+            "v": vf,
+            "common_null_direction": np.array(u, dtype=float).ravel(),
+            "equivalent": np.array(cls.vector + u, dtype=float).ravel(),
+        },
+        details=details,
+    )
 
 
-def identifiable_fraction(d: int, rank: int, n_env: int, trials: int, rng: np.random.Generator) -> float:
+def identifiable_fraction(
+    d: int, rank: int, n_env: int, trials: int, rng: np.random.Generator
+) -> float:
     """Fraction of draws of n_env Gaussian readouts of rank ``rank`` whose stack has rank d."""
     hits = 0
     for _ in range(trials):
-        mats = [rng.standard_normal((rank, rank)) @ rng.standard_normal((rank, d)) for _ in range(n_env)]
+        mats = [
+            rng.standard_normal((rank, rank)) @ rng.standard_normal((rank, d)) for _ in range(n_env)
+        ]
         cls = equivalence_class(np.vstack(mats), np.ones(d))
         if not cls.certified:
-            raise UndecidedRankError("a Gaussian draw gave an uncertified stacked rank; counting it would be a guess")
+            raise UndecidedRankError(
+                "a Gaussian draw gave an uncertified stacked rank; counting it would be a guess"
+            )
         hits += int(cls.dim == 0)
     return hits / trials
 
 
-T6_LOCAL_CLAIM = ("v is locally identifiable from these environments: the stacked Jacobians (summed Fisher "
-                  "information) have rank d")
+T6_LOCAL_CLAIM = (
+    "v is locally identifiable from these environments: the stacked Jacobians (summed Fisher "
+    "information) have rank d"
+)
 
 
-def check_t6_local(problems: Sequence[Any], v: Any, channel: str, tol: float | None = None) -> Certificate:
+def check_t6_local(
+    problems: Sequence[Any], v: Any, channel: str, tol: float | None = None
+) -> Certificate:
     """T6 on a smooth model: one LocalProblem per environment (same model and hook, different prompt
     distributions); v is locally identifiable iff the stacked Jacobians have rank d, i.e. the summed
     Fisher information is nonsingular (probs channel). The stack is of square-root factors, so the

@@ -5,6 +5,7 @@ Any objective that sees w only through the scores ``<w, h(x)> + b`` on the data 
 ``-<u, mean h>``). So the class of w is ``w + ker(H_c)`` with H_c the centred activation matrix,
 of dimension ``d - rank Cov(H)``.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,7 +53,9 @@ def equivalent_probe(H: Any, w: Any, b: float, u: Any) -> tuple[np.ndarray, floa
 T4_CLAIM = "probe w is identified only modulo S^perp: w + u with u in ker(H_c) gives identical scores, dim d - rank Cov(H)"
 
 
-def check_t4(H: Any, w: Any, b: float = 0.0, tol: float | None = None, seed: int = 0) -> Certificate:
+def check_t4(
+    H: Any, w: Any, b: float = 0.0, tol: float | None = None, seed: int = 0
+) -> Certificate:
     """Check T4: moving (w, b) to (w + u, b - <u, mean h>) for u in ker(H_c), at a distance |w|,
     leaves every score unchanged (round-off against the change a step of the same length inside S
     makes), the step inside S does change the scores, and dim = d - rank Cov(H)."""
@@ -67,7 +70,9 @@ def check_t4(H: Any, w: Any, b: float = 0.0, tol: float | None = None, seed: int
     rng = np.random.default_rng(seed)
     length = float(np.linalg.norm(wf)) or 1.0
 
-    def scores_of(x: np.ndarray) -> np.ndarray:  # the probe x with the bias that absorbs the move from w
+    def scores_of(
+        x: np.ndarray,
+    ) -> np.ndarray:  # the probe x with the bias that absorbs the move from w
         return probe_scores(H, *equivalent_probe(H, wf, b, x - wf))
 
     def unit(basis: np.ndarray) -> np.ndarray:
@@ -76,7 +81,9 @@ def check_t4(H: Any, w: Any, b: float = 0.0, tol: float | None = None, seed: int
 
     witness = {"w": wf}
     member = wf + length * unit(cls.basis) if cls.dim else wf.copy()
-    cmp = compare_behaviours(scores_of, wf, member, length * unit(cls.row_basis) if cls.rank else None)
+    cmp = compare_behaviours(
+        scores_of, wf, member, length * unit(cls.row_basis) if cls.rank else None
+    )
     if cls.dim:
         w2, b2 = equivalent_probe(H, wf, b, member - wf)
         witness.update(member=w2, member_bias=np.array([b2]))
@@ -85,9 +92,18 @@ def check_t4(H: Any, w: Any, b: float = 0.0, tol: float | None = None, seed: int
     if ok and cls.rank and not cmp.separated():
         verdict = Verdict.UNDECIDED  # a step inside S is lost in the round-off of the scores
     return Certificate(
-        theorem="T4", verdict=verdict, claim=T4_CLAIM,
-        dim=cls.dim, rank=cls.rank, margin=cls.decision.margin, tolerance=cls.decision.tolerance,
+        theorem="T4",
+        verdict=verdict,
+        claim=T4_CLAIM,
+        dim=cls.dim,
+        rank=cls.rank,
+        margin=cls.decision.margin,
+        tolerance=cls.decision.tolerance,
         witness=witness,
-        details={"score_change_in_class": cmp.inside, "score_change_out_of_class": cmp.outside,
-                 "evaluation_noise": cmp.noise, "n_samples": H.shape[0]},
+        details={
+            "score_change_in_class": cmp.inside,
+            "score_change_out_of_class": cmp.outside,
+            "evaluation_noise": cmp.noise,
+            "n_samples": H.shape[0],
+        },
     )

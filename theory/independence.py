@@ -15,12 +15,14 @@ This module takes data, masks and samplers as arguments; the source laws and dat
 ``synthetic.sources``. ICA is scikit-learn's FastICA (whiten="unit-variance", logcosh contrast,
 fixed random_state); a ConvergenceWarning is recorded in the result, never silently dropped.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
 import warnings
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -84,8 +86,10 @@ def as_samples(name: str, X: Any, min_rows: int = MIN_SAMPLES) -> np.ndarray:
     """A finite float64 (n, d) sample matrix with at least ``min_rows`` rows."""
     X = as_matrix(name, X)
     if X.shape[0] < min_rows:
-        raise ValueError(f"{name} must have at least {min_rows} rows (samples) for the statistic, "
-                         f"got {X.shape[0]}")
+        raise ValueError(
+            f"{name} must have at least {min_rows} rows (samples) for the statistic, "
+            f"got {X.shape[0]}"
+        )
     return X
 
 
@@ -98,12 +102,16 @@ def as_mixing(A: Any, name: str = "A", k: int | None = None, d: int | None = Non
     if d is not None and rows != d:
         raise ValueError(f"{name} must have {d} rows (the dimension of h), got shape {A.shape}")
     if rows < cols:
-        raise ValueError(f"{name} must have at least as many rows as columns (d >= k), got shape {A.shape}")
+        raise ValueError(
+            f"{name} must have at least as many rows as columns (d >= k), got shape {A.shape}"
+        )
     dec = decide_rank(A, name=name)
     if not dec.certified or dec.rank != cols:
-        raise ValueError(f"{name} must have full column rank {cols}, got rank {dec.rank} "
-                         f"({'certified' if dec.certified else 'undecided'}; singular values "
-                         f"{np.array2string(dec.singular_values, precision=3)})")
+        raise ValueError(
+            f"{name} must have full column rank {cols}, got rank {dec.rank} "
+            f"({'certified' if dec.certified else 'undecided'}; singular values "
+            f"{np.array2string(dec.singular_values, precision=3)})"
+        )
     return A
 
 
@@ -175,8 +183,15 @@ def block_amari_index(P: Any, block: Sequence[int]) -> float:
     recovering those columns; with independent Gaussians it does not fall with n."""
     P = as_matrix("P", P)
     idx = np.asarray(block, dtype=int).ravel()
-    if idx.size == 0 or len(set(idx.tolist())) != idx.size or idx.min() < 0 or idx.max() >= P.shape[1]:
-        raise ValueError(f"block must be distinct column indices of P in [0, {P.shape[1]}), got {list(block)}")
+    if (
+        idx.size == 0
+        or len(set(idx.tolist())) != idx.size
+        or idx.min() < 0
+        or idx.max() >= P.shape[1]
+    ):
+        raise ValueError(
+            f"block must be distinct column indices of P in [0, {P.shape[1]}), got {list(block)}"
+        )
     perm = match_rows(P)
     return amari_index(P[np.ix_(perm[idx], idx)])
 
@@ -212,14 +227,16 @@ def align_columns(estimated: Any, planted: Any) -> Alignment:
     ne, na = np.linalg.norm(E, axis=0), np.linalg.norm(A, axis=0)
     if np.any(ne == 0) or np.any(na == 0):
         raise ValueError("estimated and planted must have no zero column")
-    C = (E / ne).T @ (A / na)            # C[i, j] = cos(estimated_i, planted_j)
+    C = (E / ne).T @ (A / na)  # C[i, j] = cos(estimated_i, planted_j)
     rows, cols = scipy.optimize.linear_sum_assignment(-np.abs(C))
     perm = np.empty_like(rows)
     perm[cols] = rows
     cos = C[perm, np.arange(A.shape[1])]
     signs = np.where(cos < 0, -1.0, 1.0)
     aligned = E[:, perm] * signs
-    return Alignment(permutation=perm, signs=signs, cosines=np.minimum(np.abs(cos), 1.0), aligned=aligned)
+    return Alignment(
+        permutation=perm, signs=signs, cosines=np.minimum(np.abs(cos), 1.0), aligned=aligned
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,8 +252,8 @@ class IcaFit:
     """
 
     unmixing: np.ndarray  # (k, d)
-    mixing: np.ndarray    # (d, k)
-    mean: np.ndarray      # (d,)
+    mixing: np.ndarray  # (d, k)
+    mean: np.ndarray  # (d,)
     n_iter: int
     max_iter: int
     tol: float
@@ -250,8 +267,13 @@ class IcaFit:
         return (H - self.mean) @ self.unmixing.T
 
     def summary(self) -> dict[str, Any]:
-        return {"converged": self.converged, "n_iter": self.n_iter, "max_iter": self.max_iter,
-                "tol": self.tol, "warnings": list(self.warnings)}
+        return {
+            "converged": self.converged,
+            "n_iter": self.n_iter,
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+            "warnings": list(self.warnings),
+        }
 
 
 def _n_components_from_data(H: np.ndarray) -> int:
@@ -263,15 +285,24 @@ def _n_components_from_data(H: np.ndarray) -> int:
     return dec.rank
 
 
-def fit_ica(H: Any, n_components: int | None = None, seed: int = 0, max_iter: int = DEFAULT_MAX_ITER,
-            tol: float = DEFAULT_ICA_TOL) -> IcaFit:
+def fit_ica(
+    H: Any,
+    n_components: int | None = None,
+    seed: int = 0,
+    max_iter: int = DEFAULT_MAX_ITER,
+    tol: float = DEFAULT_ICA_TOL,
+) -> IcaFit:
     """FastICA on the rows of H (whiten="unit-variance", fun="logcosh", parallel, random_state=seed).
 
     ``n_components`` defaults to the certified rank of the centred H. A ConvergenceWarning is caught
     and recorded in the fit (``converged=False``); other warnings are re-emitted.
     """
     H = as_samples("H", H, min_rows=MIN_TEST_SAMPLES)
-    k = _n_components_from_data(H) if n_components is None else _as_int("n_components", n_components, 1, H.shape[1])
+    k = (
+        _n_components_from_data(H)
+        if n_components is None
+        else _as_int("n_components", n_components, 1, H.shape[1])
+    )
     seed = _as_int("seed", seed, 0, 2**32 - 1)
     max_iter = _as_int("max_iter", max_iter, 1)
     tol = _as_positive("tol", tol)
@@ -285,8 +316,16 @@ def fit_ica(H: Any, n_components: int | None = None, seed: int = 0, max_iter: in
     _, vecs = scipy.linalg.eigh(Hc.T @ Hc)
     turn, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((k, k)))
     U = vecs[:, ::-1][:, :k] @ turn
-    ica = FastICA(n_components=k, algorithm="parallel", whiten="unit-variance", whiten_solver="eigh",
-                  fun="logcosh", max_iter=max_iter, tol=tol, random_state=seed)
+    ica = FastICA(
+        n_components=k,
+        algorithm="parallel",
+        whiten="unit-variance",
+        whiten_solver="eigh",
+        fun="logcosh",
+        max_iter=max_iter,
+        tol=tol,
+        random_state=seed,
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ica.fit(Hc @ U)
@@ -302,8 +341,16 @@ def fit_ica(H: Any, n_components: int | None = None, seed: int = 0, max_iter: in
     mean = mean + U @ np.asarray(ica.mean_, dtype=np.float64)
     for arr in (unmixing, mixing, mean):
         arr.setflags(write=False)
-    return IcaFit(unmixing=unmixing, mixing=mixing, mean=mean, n_iter=n_iter, max_iter=max_iter, tol=tol,
-                  converged=not convergence and n_iter < max_iter, warnings=tuple(convergence))
+    return IcaFit(
+        unmixing=unmixing,
+        mixing=mixing,
+        mean=mean,
+        n_iter=n_iter,
+        max_iter=max_iter,
+        tol=tol,
+        converged=not convergence and n_iter < max_iter,
+        warnings=tuple(convergence),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -345,13 +392,20 @@ class GaussianityReport:
         return sum(c.kind == kind for c in self.components)
 
     def summary(self) -> dict[str, Any]:
-        return {"n": self.n, "alpha": self.alpha, "k2_critical": self.k2_critical, "z": self.z,
-                "max_skew": self.max_skew, "max_excess_kurtosis": self.max_excess_kurtosis,
-                "components": [dataclasses.asdict(c) for c in self.components]}
+        return {
+            "n": self.n,
+            "alpha": self.alpha,
+            "k2_critical": self.k2_critical,
+            "z": self.z,
+            "max_skew": self.max_skew,
+            "max_excess_kurtosis": self.max_excess_kurtosis,
+            "components": [dataclasses.asdict(c) for c in self.components],
+        }
 
 
-def gaussianity(Y: Any, alpha: float = 0.01, max_skew: float = 0.25, max_excess_kurtosis: float = 0.5
-                ) -> GaussianityReport:
+def gaussianity(
+    Y: Any, alpha: float = 0.01, max_skew: float = 0.25, max_excess_kurtosis: float = 0.5
+) -> GaussianityReport:
     """Classify each column of Y (n, k) as non-Gaussian / Gaussian within resolution / inconclusive.
 
     Bonferroni over the k columns at family level alpha: non-Gaussian iff the D'Agostino-Pearson
@@ -383,11 +437,27 @@ def gaussianity(Y: Any, alpha: float = 0.01, max_skew: float = 0.25, max_excess_
             kind = "gaussian"
         else:
             kind = "inconclusive"
-        comps.append(ComponentGaussianity(skew=g1, excess_kurtosis=g2, negentropy=g1**2 / 12 + g2**2 / 48,
-                                          k2=float(k2), p_value=float(p), skew_bound=b1, kurtosis_bound=b2,
-                                          kind=kind))
-    return GaussianityReport(components=tuple(comps), alpha=alpha, k2_critical=crit, z=z, max_skew=max_skew,
-                             max_excess_kurtosis=max_kurt, n=n)
+        comps.append(
+            ComponentGaussianity(
+                skew=g1,
+                excess_kurtosis=g2,
+                negentropy=g1**2 / 12 + g2**2 / 48,
+                k2=float(k2),
+                p_value=float(p),
+                skew_bound=b1,
+                kurtosis_bound=b2,
+                kind=kind,
+            )
+        )
+    return GaussianityReport(
+        components=tuple(comps),
+        alpha=alpha,
+        k2_critical=crit,
+        z=z,
+        max_skew=max_skew,
+        max_excess_kurtosis=max_kurt,
+        n=n,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,11 +482,15 @@ def embed_block_rotation(gaussian: Any, block: Any) -> Any:
     idx = np.flatnonzero(mask)
     g, k = idx.size, mask.size
     if g < 2:
-        raise NoGaussianPairError(f"gaussian: a block rotation needs at least two Gaussian components, got {g}")
+        raise NoGaussianPairError(
+            f"gaussian: a block rotation needs at least two Gaussian components, got {g}"
+        )
     if isinstance(block, sympy.MatrixBase):
         Q = sympy.Matrix(block)
         if Q.shape != (g, g):
-            raise ValueError(f"block must be {g} x {g} (one row per Gaussian component), got {Q.shape}")
+            raise ValueError(
+                f"block must be {g} x {g} (one row per Gaussian component), got {Q.shape}"
+            )
         if not (Q.T * Q - sympy.eye(g)).applyfunc(sympy.simplify).is_zero_matrix:
             raise ValueError("block must be exactly orthogonal (block^T block == I)")
         R = sympy.eye(k)
@@ -439,7 +513,9 @@ def gaussian_block_rotation(gaussian: Any, angle: float = math.pi / 4) -> np.nda
     mask = as_gaussian_mask(gaussian)
     g = int(mask.sum())
     if g < 2:
-        raise NoGaussianPairError(f"gaussian: a block rotation needs at least two Gaussian components, got {g}")
+        raise NoGaussianPairError(
+            f"gaussian: a block rotation needs at least two Gaussian components, got {g}"
+        )
     Q = np.eye(g)
     Q[:2, :2] = plane_rotation(angle)
     return embed_block_rotation(mask, Q)
@@ -474,23 +550,29 @@ class TwoSampleTest:
     """Per-projection KS tests with Bonferroni: ``p_value = min(1, m * min_j p_j)`` over m directions."""
 
     p_value: float
-    statistic: float          # largest KS distance over the directions
-    p_values: np.ndarray      # per direction, unadjusted
+    statistic: float  # largest KS distance over the directions
+    p_values: np.ndarray  # per direction, unadjusted
     statistics: np.ndarray
-    directions: np.ndarray    # (m, d) unit rows
+    directions: np.ndarray  # (m, d) unit rows
 
     def rejects(self, alpha: float) -> bool:
         return self.p_value < alpha
 
     def summary(self) -> dict[str, Any]:
-        return {"test": "two-sample Kolmogorov-Smirnov (scipy.stats.ks_2samp) on each of m unit "
-                        "projections, Bonferroni-adjusted min p-value",
-                "p_value": self.p_value, "max_ks_distance": self.statistic, "m": int(self.p_values.size),
-                "p_values": self.p_values, "ks_distances": self.statistics}
+        return {
+            "test": "two-sample Kolmogorov-Smirnov (scipy.stats.ks_2samp) on each of m unit "
+            "projections, Bonferroni-adjusted min p-value",
+            "p_value": self.p_value,
+            "max_ks_distance": self.statistic,
+            "m": int(self.p_values.size),
+            "p_values": self.p_values,
+            "ks_distances": self.statistics,
+        }
 
 
-def projection_ks_test(X: Any, Y: Any, directions: Any = None, n_random: int = 8, seed: int = 0
-                       ) -> TwoSampleTest:
+def projection_ks_test(
+    X: Any, Y: Any, directions: Any = None, n_random: int = 8, seed: int = 0
+) -> TwoSampleTest:
     """Do X (n, d) and Y (m, d) come from one law? Two-sample KS test of ``X u`` against ``Y u`` for
     each unit u among the rows of ``directions`` plus ``n_random`` seeded random directions;
     Bonferroni-adjusted p-value ``min(1, m * min p)``. Valid for independent samples only."""
@@ -507,7 +589,11 @@ def projection_ks_test(X: Any, Y: Any, directions: Any = None, n_random: int = 8
             raise ValueError(f"directions must have {d} columns, got shape {D.shape}")
         rows.append(D)
     if n_random:
-        rows.append(np.random.default_rng(_as_int("seed", seed, 0, 2**32 - 1)).standard_normal((n_random, d)))
+        rows.append(
+            np.random.default_rng(_as_int("seed", seed, 0, 2**32 - 1)).standard_normal(
+                (n_random, d)
+            )
+        )
     if not rows:
         raise ValueError("directions: give directions or n_random >= 1")
     U = np.vstack(rows)
@@ -521,8 +607,13 @@ def projection_ks_test(X: Any, Y: Any, directions: Any = None, n_random: int = 8
         stats.append(float(res.statistic))
         pvals.append(float(res.pvalue))
     pvals_arr = np.array(pvals)
-    return TwoSampleTest(p_value=float(min(1.0, U.shape[0] * pvals_arr.min())), statistic=float(max(stats)),
-                         p_values=pvals_arr, statistics=np.array(stats), directions=U)
+    return TwoSampleTest(
+        p_value=float(min(1.0, U.shape[0] * pvals_arr.min())),
+        statistic=float(max(stats)),
+        p_values=pvals_arr,
+        statistics=np.array(stats),
+        directions=U,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -535,17 +626,23 @@ class AmariCurve:
     log-log slope of the median: ``log median = intercept + slope log n`` (about -1/2 when the
     block is identifiable, about 0 on a Gaussian block)."""
 
-    n: np.ndarray         # (m,) sample sizes
-    values: np.ndarray    # (seeds, m)
-    median: np.ndarray    # (m,)
+    n: np.ndarray  # (m,) sample sizes
+    values: np.ndarray  # (seeds, m)
+    median: np.ndarray  # (m,)
     slope: float
     intercept: float
-    not_converged: int    # fits that raised a ConvergenceWarning
+    not_converged: int  # fits that raised a ConvergenceWarning
     block: tuple[int, ...] | None
 
     def summary(self) -> dict[str, Any]:
-        return {"n": self.n, "median": self.median, "slope": self.slope, "intercept": self.intercept,
-                "not_converged": self.not_converged, "block": None if self.block is None else list(self.block)}
+        return {
+            "n": self.n,
+            "median": self.median,
+            "slope": self.slope,
+            "intercept": self.intercept,
+            "not_converged": self.not_converged,
+            "block": None if self.block is None else list(self.block),
+        }
 
 
 def log_spaced_sizes(n_min: int, n_max: int, n_points: int) -> np.ndarray:
@@ -557,9 +654,15 @@ def log_spaced_sizes(n_min: int, n_max: int, n_points: int) -> np.ndarray:
     return sizes
 
 
-def amari_curves(A: Any, sampler: Callable[[int, int], np.ndarray], n_grid: Any,
-                 seeds: Sequence[int] = range(5), blocks: Sequence[Sequence[int] | None] = (None,),
-                 max_iter: int = DEFAULT_MAX_ITER, tol: float = DEFAULT_ICA_TOL) -> list[AmariCurve]:
+def amari_curves(
+    A: Any,
+    sampler: Callable[[int, int], np.ndarray],
+    n_grid: Any,
+    seeds: Sequence[int] = range(5),
+    blocks: Sequence[Sequence[int] | None] = (None,),
+    max_iter: int = DEFAULT_MAX_ITER,
+    tol: float = DEFAULT_ICA_TOL,
+) -> list[AmariCurve]:
     """One ``AmariCurve`` per entry of ``blocks`` (None = the full Amari index), all read off the
     same fits ``fit_ica(sampler(n, seed), seed=seed).unmixing @ A`` for every n in ``n_grid`` and
     seed; median over seeds and least-squares slope of log median on log n."""
@@ -567,9 +670,13 @@ def amari_curves(A: Any, sampler: Callable[[int, int], np.ndarray], n_grid: Any,
     k = A.shape[1]
     sizes = np.asarray(n_grid)
     if sizes.ndim != 1 or sizes.size < 2 or sizes.dtype.kind not in "iu":
-        raise ValueError(f"n_grid must be a 1-d array of at least two int sample sizes, got {n_grid!r}")
+        raise ValueError(
+            f"n_grid must be a 1-d array of at least two int sample sizes, got {n_grid!r}"
+        )
     if np.any(sizes < MIN_SAMPLES):
-        raise ValueError(f"n_grid: every sample size must be at least {MIN_SAMPLES}, got {sizes.min()}")
+        raise ValueError(
+            f"n_grid: every sample size must be at least {MIN_SAMPLES}, got {sizes.min()}"
+        )
     seeds = [_as_int("seeds", s, 0, 2**32 - 1) for s in seeds]
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
@@ -582,7 +689,9 @@ def amari_curves(A: Any, sampler: Callable[[int, int], np.ndarray], n_grid: Any,
         for b, n in enumerate(sizes):
             H = as_matrix("sampler(n, seed)", sampler(int(n), s))
             if H.shape != (int(n), A.shape[0]):
-                raise ValueError(f"sampler(n, seed) must return ({n}, {A.shape[0]}) samples, got {H.shape}")
+                raise ValueError(
+                    f"sampler(n, seed) must return ({n}, {A.shape[0]}) samples, got {H.shape}"
+                )
             fit = fit_ica(H, n_components=k, seed=s, max_iter=max_iter, tol=tol)
             not_converged += not fit.converged
             P = fit.unmixing @ A
@@ -591,15 +700,32 @@ def amari_curves(A: Any, sampler: Callable[[int, int], np.ndarray], n_grid: Any,
     curves = []
     for c, block in enumerate(blocks):
         median = np.median(values[c], axis=0)
-        slope, intercept = np.polyfit(np.log(sizes), np.log(np.maximum(median, np.finfo(np.float64).tiny)), 1)
-        curves.append(AmariCurve(n=sizes.astype(np.int64), values=values[c], median=median, slope=float(slope),
-                                 intercept=float(intercept), not_converged=not_converged, block=block))
+        slope, intercept = np.polyfit(
+            np.log(sizes), np.log(np.maximum(median, np.finfo(np.float64).tiny)), 1
+        )
+        curves.append(
+            AmariCurve(
+                n=sizes.astype(np.int64),
+                values=values[c],
+                median=median,
+                slope=float(slope),
+                intercept=float(intercept),
+                not_converged=not_converged,
+                block=block,
+            )
+        )
     return curves
 
 
-def amari_curve(A: Any, sampler: Callable[[int, int], np.ndarray], n_grid: Any, seeds: Sequence[int] = range(5),
-                block: Sequence[int] | None = None, max_iter: int = DEFAULT_MAX_ITER,
-                tol: float = DEFAULT_ICA_TOL) -> AmariCurve:
+def amari_curve(
+    A: Any,
+    sampler: Callable[[int, int], np.ndarray],
+    n_grid: Any,
+    seeds: Sequence[int] = range(5),
+    block: Sequence[int] | None = None,
+    max_iter: int = DEFAULT_MAX_ITER,
+    tol: float = DEFAULT_ICA_TOL,
+) -> AmariCurve:
     """Amari index (full, or on ``block``) of ``fit_ica(sampler(n, seed), seed=seed).unmixing @ A``
     for every n in ``n_grid`` and seed; median over seeds and least-squares slope of log median on
     log n (about -1/2 when identifiable: FastICA is root-n consistent)."""
@@ -609,11 +735,15 @@ def amari_curve(A: Any, sampler: Callable[[int, int], np.ndarray], n_grid: Any, 
 # --------------------------------------------------------------------------------------------
 # Certificates
 
-T8_CLAIM = ("h = A s, independent sources, at most one Gaussian, A of full column rank => "
-            "A identified up to permutation and scale of its columns")
-T8_TWIN_CLAIM = ("g >= 2 Gaussian sources => for R orthogonal on the Gaussian block, A R s has the law "
-                 "of A s (equal covariance, two-sample test cannot separate), and A R != A up to "
-                 "permutation/scale")
+T8_CLAIM = (
+    "h = A s, independent sources, at most one Gaussian, A of full column rank => "
+    "A identified up to permutation and scale of its columns"
+)
+T8_TWIN_CLAIM = (
+    "g >= 2 Gaussian sources => for R orthogonal on the Gaussian block, A R s has the law "
+    "of A s (equal covariance, two-sample test cannot separate), and A R != A up to "
+    "permutation/scale"
+)
 
 
 def _group_dim(g: int) -> int:
@@ -630,25 +760,51 @@ def check_t8_laws(A: Any, gaussian: Any, angle: float = math.pi / 4) -> Certific
     dec = decide_rank(Af, name="A")
     k = Af.shape[1]
     g = int(mask.sum())
-    details: dict[str, Any] = {"gaussian_count": g, "gaussian_indices": np.flatnonzero(mask).tolist(),
-                               "n_sources": k, **{f"rank_{k_}": v for k_, v in dec.summary().items()}}
-    common = dict(theorem="T8", claim=T8_CLAIM, rank=dec.rank, margin=dec.margin, tolerance=dec.tolerance)
+    details: dict[str, Any] = {
+        "gaussian_count": g,
+        "gaussian_indices": np.flatnonzero(mask).tolist(),
+        "n_sources": k,
+        **{f"rank_{k_}": v for k_, v in dec.summary().items()},
+    }
+    common = dict(
+        theorem="T8", claim=T8_CLAIM, rank=dec.rank, margin=dec.margin, tolerance=dec.tolerance
+    )
     if not dec.certified:
-        return Certificate(verdict=Verdict.UNDECIDED, dim=None,
-                           details={**details, "reason": "rank of A not certified"}, **common)
+        return Certificate(
+            verdict=Verdict.UNDECIDED,
+            dim=None,
+            details={**details, "reason": "rank of A not certified"},
+            **common,
+        )
     as_mixing(Af)  # certified but deficient: the theorem's hypothesis fails -> ValueError naming A
     if g <= 1:
         return Certificate(verdict=Verdict.HOLDS, dim=0, details=details, **common)
     twin, R = rotated_twin(Af, mask, angle=angle)
-    return Certificate(verdict=Verdict.VIOLATED, dim=_group_dim(g), witness={"A": Af, "twin": twin, "R": R},
-                       details={**details, "angle": angle,
-                                "reason": f"{g} Gaussian sources: A R generates the law of A s"}, **common)
+    return Certificate(
+        verdict=Verdict.VIOLATED,
+        dim=_group_dim(g),
+        witness={"A": Af, "twin": twin, "R": R},
+        details={
+            **details,
+            "angle": angle,
+            "reason": f"{g} Gaussian sources: A R generates the law of A s",
+        },
+        **common,
+    )
 
 
-def check_t8(H: Any, A: Any = None, n_components: int | None = None, alpha: float = 0.01,
-             max_skew: float = 0.25, max_excess_kurtosis: float = 0.5, seed: int = 0,
-             max_iter: int = DEFAULT_MAX_ITER, tol: float = DEFAULT_ICA_TOL,
-             max_amari: float | None = None) -> Certificate:
+def check_t8(
+    H: Any,
+    A: Any = None,
+    n_components: int | None = None,
+    alpha: float = 0.01,
+    max_skew: float = 0.25,
+    max_excess_kurtosis: float = 0.5,
+    seed: int = 0,
+    max_iter: int = DEFAULT_MAX_ITER,
+    tol: float = DEFAULT_ICA_TOL,
+    max_amari: float | None = None,
+) -> Certificate:
     """T8 from data H (n, d): is at most one recovered source Gaussian? and, with the planted A,
     how well is A recovered?
 
@@ -672,7 +828,9 @@ def check_t8(H: Any, A: Any = None, n_components: int | None = None, alpha: floa
     if A is not None:
         A = as_mixing(A, d=d)
         if n_components is not None and _as_int("n_components", n_components, 1, d) != A.shape[1]:
-            raise ValueError(f"n_components must equal the {A.shape[1]} columns of A, got {n_components}")
+            raise ValueError(
+                f"n_components must equal the {A.shape[1]} columns of A, got {n_components}"
+            )
         k = A.shape[1]
     elif n_components is None:
         k = _n_components_from_data(H)
@@ -683,10 +841,14 @@ def check_t8(H: Any, A: Any = None, n_components: int | None = None, alpha: floa
     if max_amari is not None:
         max_amari = _as_positive("max_amari", max_amari)
     order = np.random.default_rng(seed).permutation(n)
-    fit_rows, test_rows = order[: n // 2], order[n // 2:]
+    fit_rows, test_rows = order[: n // 2], order[n // 2 :]
     fit_half = fit_ica(H[fit_rows], n_components=k, seed=seed, max_iter=max_iter, tol=tol)
-    report = gaussianity(fit_half.sources(H[test_rows]), alpha=alpha, max_skew=max_skew,
-                         max_excess_kurtosis=max_excess_kurtosis)
+    report = gaussianity(
+        fit_half.sources(H[test_rows]),
+        alpha=alpha,
+        max_skew=max_skew,
+        max_excess_kurtosis=max_excess_kurtosis,
+    )
     fit_all = fit_ica(H, n_components=k, seed=seed, max_iter=max_iter, tol=tol)
 
     n_non, n_gauss = report.count("non-gaussian"), report.count("gaussian")
@@ -697,22 +859,36 @@ def check_t8(H: Any, A: Any = None, n_components: int | None = None, alpha: floa
         verdict = Verdict.VIOLATED
         reason = f"{n_gauss} recovered sources are Gaussian within the resolution band"
     elif not fit_half.converged:
-        verdict, reason = Verdict.UNDECIDED, "FastICA did not converge on the fit half (ConvergenceWarning)"
+        verdict, reason = (
+            Verdict.UNDECIDED,
+            "FastICA did not converge on the fit half (ConvergenceWarning)",
+        )
     elif n_non >= k - 1:
         verdict = Verdict.HOLDS
     else:
         verdict = Verdict.UNDECIDED
-        reason = (f"only {n_non} of the {k - 1} needed components are non-Gaussian at n = {report.n} held-out "
-                  f"samples, and fewer than two are Gaussian within the resolution band")
-    dim = None if verdict is Verdict.UNDECIDED else (0 if verdict is Verdict.HOLDS else _group_dim(n_gauss))
+        reason = (
+            f"only {n_non} of the {k - 1} needed components are non-Gaussian at n = {report.n} held-out "
+            f"samples, and fewer than two are Gaussian within the resolution band"
+        )
+    dim = (
+        None
+        if verdict is Verdict.UNDECIDED
+        else (0 if verdict is Verdict.HOLDS else _group_dim(n_gauss))
+    )
     witness: dict[str, Any] = {"unmixing": fit_all.unmixing, "mixing": fit_all.mixing}
     details: dict[str, Any] = {
-        "n_samples": n, "n_components": k, "fit_rows": int(fit_rows.size), "test_rows": int(test_rows.size),
-        "non_gaussian_count": n_non, "gaussian_count": n_gauss,
+        "n_samples": n,
+        "n_components": k,
+        "fit_rows": int(fit_rows.size),
+        "test_rows": int(test_rows.size),
+        "non_gaussian_count": n_non,
+        "gaussian_count": n_gauss,
         "inconclusive_count": report.count("inconclusive"),
         "margin_meaning": "K2 of the (k-1)-th most non-Gaussian held-out component / Bonferroni critical K2",
         "gaussianity": report.summary(),
-        "ica_fit_half": fit_half.summary(), "ica_all": fit_all.summary(),
+        "ica_fit_half": fit_half.summary(),
+        "ica_all": fit_all.summary(),
         "reason": reason,
     }
     if A is not None:
@@ -720,24 +896,49 @@ def check_t8(H: Any, A: Any = None, n_components: int | None = None, alpha: floa
         al = align_columns(fit_all.mixing, A)
         amari = amari_index(P)
         witness.update(planted_mixing=A, aligned_mixing=al.aligned, P=P)
-        details["recovery"] = {"amari_index": amari, "column_cosines": al.cosines,
-                               "max_column_error": float(al.errors.max()), "permutation": al.permutation,
-                               "signs": al.signs, "max_amari": max_amari}
+        details["recovery"] = {
+            "amari_index": amari,
+            "column_cosines": al.cosines,
+            "max_column_error": float(al.errors.max()),
+            "permutation": al.permutation,
+            "signs": al.signs,
+            "max_amari": max_amari,
+        }
         details["amari_index"] = amari
         details["max_column_error"] = float(al.errors.max())
         if max_amari is not None and verdict is Verdict.HOLDS and amari > max_amari:
             verdict, dim = Verdict.UNDECIDED, None
-            details["reason"] = f"Amari index {amari:.3g} above max_amari {max_amari:.3g} at n = {n}"
-    return Certificate(theorem="T8", verdict=verdict, claim=T8_CLAIM, dim=dim, rank=k, margin=margin,
-                       tolerance=alpha, witness=witness, details=details)
+            details["reason"] = (
+                f"Amari index {amari:.3g} above max_amari {max_amari:.3g} at n = {n}"
+            )
+    return Certificate(
+        theorem="T8",
+        verdict=verdict,
+        claim=T8_CLAIM,
+        dim=dim,
+        rank=k,
+        margin=margin,
+        tolerance=alpha,
+        witness=witness,
+        details=details,
+    )
 
 
-def check_t8_twin(A: Any, gaussian: Any, sample_sources: Callable[[int, np.random.Generator], np.ndarray],
-                  n_samples: int = 4000, block: Any = None, angle: float = math.pi / 4, alpha: float = 1e-3,
-                  n_random: int = 8, seed: int = 0,
-                  control_sample_sources: Callable[[int, np.random.Generator], np.ndarray] | None = None,
-                  ica_sizes: Any = None, ica_seeds: Sequence[int] = range(7), min_error_ratio: float = 5.0
-                  ) -> Certificate:
+def check_t8_twin(
+    A: Any,
+    gaussian: Any,
+    sample_sources: Callable[[int, np.random.Generator], np.ndarray],
+    n_samples: int = 4000,
+    block: Any = None,
+    angle: float = math.pi / 4,
+    alpha: float = 1e-3,
+    n_random: int = 8,
+    seed: int = 0,
+    control_sample_sources: Callable[[int, np.random.Generator], np.ndarray] | None = None,
+    ica_sizes: Any = None,
+    ica_seeds: Sequence[int] = range(7),
+    min_error_ratio: float = 5.0,
+) -> Certificate:
     """The T8 counterexample for g >= 2 Gaussian sources, re-verified by sampling.
 
     Builds ``B = A R`` (R orthogonal on the Gaussian block: ``block``, or a rotation by ``angle`` in
@@ -756,7 +957,9 @@ def check_t8_twin(A: Any, gaussian: Any, sample_sources: Callable[[int, np.rando
     d, k = A.shape
     mask = as_gaussian_mask(gaussian, k)
     if mask.sum() < 2:
-        raise NoGaussianPairError(f"gaussian: the twin needs at least two Gaussian sources, got {int(mask.sum())}")
+        raise NoGaussianPairError(
+            f"gaussian: the twin needs at least two Gaussian sources, got {int(mask.sum())}"
+        )
     n = _as_int("n_samples", n_samples, MIN_TEST_SAMPLES)
     alpha = _as_level("alpha", alpha)
     seed = _as_int("seed", seed, 0, 2**32 - 1)
@@ -769,59 +972,106 @@ def check_t8_twin(A: Any, gaussian: Any, sample_sources: Callable[[int, np.rando
     def draw(sampler, rng, which):
         S = as_matrix(which, sampler(n, rng))
         if S.shape != (n, k):
-            raise ValueError(f"{which}(n, rng) must return ({n}, {k}) source samples, got {S.shape}")
+            raise ValueError(
+                f"{which}(n, rng) must return ({n}, {k}) source samples, got {S.shape}"
+            )
         return S
 
     rng = np.random.default_rng([seed, 0])
-    test = projection_ks_test(draw(sample_sources, rng, "sample_sources") @ A.T,
-                              draw(sample_sources, rng, "sample_sources") @ B.T,
-                              directions=directions, n_random=n_random, seed=seed)
-    details: dict[str, Any] = {"gaussian_indices": np.flatnonzero(mask).tolist(), "n_samples": n, "alpha": alpha,
-                               "covariance_residual": cov_residual, "twin_amari": twin_amari,
-                               "twin_test": test.summary()}
+    test = projection_ks_test(
+        draw(sample_sources, rng, "sample_sources") @ A.T,
+        draw(sample_sources, rng, "sample_sources") @ B.T,
+        directions=directions,
+        n_random=n_random,
+        seed=seed,
+    )
+    details: dict[str, Any] = {
+        "gaussian_indices": np.flatnonzero(mask).tolist(),
+        "n_samples": n,
+        "alpha": alpha,
+        "covariance_residual": cov_residual,
+        "twin_amari": twin_amari,
+        "twin_test": test.summary(),
+    }
     witness: dict[str, Any] = {"A": A, "twin": B, "R": R}
     ok = cov_residual <= 1e-12 and twin_amari > 1e-8 and not test.rejects(alpha)
     verdict = Verdict.HOLDS if ok else Verdict.VIOLATED
-    reason = None if ok else "covariance differs, twin is a permutation/scale of A, or the test separated the twin"
+    reason = (
+        None
+        if ok
+        else "covariance differs, twin is a permutation/scale of A, or the test separated the twin"
+    )
     control = None
     if control_sample_sources is not None:
         rng_c = np.random.default_rng([seed, 1])
-        control = projection_ks_test(draw(control_sample_sources, rng_c, "control_sample_sources") @ A.T,
-                                     draw(control_sample_sources, rng_c, "control_sample_sources") @ B.T,
-                                     directions=directions, n_random=n_random, seed=seed)
+        control = projection_ks_test(
+            draw(control_sample_sources, rng_c, "control_sample_sources") @ A.T,
+            draw(control_sample_sources, rng_c, "control_sample_sources") @ B.T,
+            directions=directions,
+            n_random=n_random,
+            seed=seed,
+        )
         details["control_test"] = control.summary()
         if verdict is Verdict.HOLDS and not control.rejects(alpha):
-            verdict, reason = Verdict.UNDECIDED, "the test does not separate the non-Gaussian control either"
+            verdict, reason = (
+                Verdict.UNDECIDED,
+                "the test does not separate the non-Gaussian control either",
+            )
     if ica_sizes is not None:
         idx = tuple(np.flatnonzero(mask).tolist())
 
         def sampler_for(fn):
             return lambda size, s: fn(size, np.random.default_rng([seed, 2, s])) @ A.T
 
-        gauss_curve = amari_curve(A, sampler_for(sample_sources), np.asarray(ica_sizes), ica_seeds, block=idx)
+        gauss_curve = amari_curve(
+            A, sampler_for(sample_sources), np.asarray(ica_sizes), ica_seeds, block=idx
+        )
         details["gaussian_block_curve"] = gauss_curve.summary()
         witness["gaussian_block_amari"] = gauss_curve.median
         if control_sample_sources is not None:
-            ctrl_curve = amari_curve(A, sampler_for(control_sample_sources), np.asarray(ica_sizes), ica_seeds,
-                                     block=idx)
+            ctrl_curve = amari_curve(
+                A, sampler_for(control_sample_sources), np.asarray(ica_sizes), ica_seeds, block=idx
+            )
             details["control_block_curve"] = ctrl_curve.summary()
             witness["control_block_amari"] = ctrl_curve.median
             ratio = float(gauss_curve.median[-1] / ctrl_curve.median[-1])
             details["block_error_ratio"] = ratio
             if verdict is Verdict.HOLDS and ratio < min_error_ratio:
-                verdict, reason = Verdict.UNDECIDED, (f"Gaussian-block Amari only {ratio:.3g} x the control's "
-                                                      f"at n = {int(gauss_curve.n[-1])}")
+                verdict, reason = (
+                    Verdict.UNDECIDED,
+                    (
+                        f"Gaussian-block Amari only {ratio:.3g} x the control's "
+                        f"at n = {int(gauss_curve.n[-1])}"
+                    ),
+                )
     details["reason"] = reason
-    return Certificate(theorem="T8", verdict=verdict, claim=T8_TWIN_CLAIM, dim=_group_dim(int(mask.sum())),
-                       rank=k, margin=test.p_value / alpha, tolerance=alpha, witness=witness, details=details)
+    return Certificate(
+        theorem="T8",
+        verdict=verdict,
+        claim=T8_TWIN_CLAIM,
+        dim=_group_dim(int(mask.sum())),
+        rank=k,
+        margin=test.p_value / alpha,
+        tolerance=alpha,
+        witness=witness,
+        details=details,
+    )
 
 
-T8_RATE_CLAIM = ("at most one Gaussian source => FastICA's Amari index falls as n^(-1/2): "
-                 "log-log slope of the median within slack of -1/2")
+T8_RATE_CLAIM = (
+    "at most one Gaussian source => FastICA's Amari index falls as n^(-1/2): "
+    "log-log slope of the median within slack of -1/2"
+)
 
 
-def check_t8_rate(A: Any, sampler: Callable[[int, int], np.ndarray], n_grid: Any, seeds: Sequence[int] = range(5),
-                  expected: float = -0.5, slack: float = 0.15) -> Certificate:
+def check_t8_rate(
+    A: Any,
+    sampler: Callable[[int, int], np.ndarray],
+    n_grid: Any,
+    seeds: Sequence[int] = range(5),
+    expected: float = -0.5,
+    slack: float = 0.15,
+) -> Certificate:
     """T8 consistency rate: the median Amari index over ``seeds`` at the sizes ``n_grid`` (samples of
     an identifiable model from ``sampler(n, seed)``) has a fitted log-log slope within ``slack``
     of ``expected`` (root-n consistency of FastICA). Holds within the slack (and every fit
@@ -839,6 +1089,12 @@ def check_t8_rate(A: Any, sampler: Callable[[int, int], np.ndarray], n_grid: Any
         verdict, reason = Verdict.UNDECIDED, "slope off -1/2 by more than the slack at these sizes"
     else:
         verdict, reason = Verdict.HOLDS, None
-    return Certificate(theorem="T8", verdict=verdict, claim=T8_RATE_CLAIM, margin=slack - gap, tolerance=slack,
-                       witness={"n": curve.n.astype(np.float64), "median_amari": curve.median},
-                       details={**curve.summary(), "expected_slope": expected, "reason": reason})
+    return Certificate(
+        theorem="T8",
+        verdict=verdict,
+        claim=T8_RATE_CLAIM,
+        margin=slack - gap,
+        tolerance=slack,
+        witness={"n": curve.n.astype(np.float64), "median_amari": curve.median},
+        details={**curve.summary(), "expected_slope": expected, "reason": reason},
+    )

@@ -29,12 +29,14 @@ a tall-skinny QR, ``R <- qr([R; Y_chunk])``, so memory stays bounded by one chun
 input), be pure and jittable. Wrap it in ``jax.tree_util.Partial(fn, params)`` so that the
 parameters are runtime arguments of the compiled code (one compilation per shape, not per model).
 """
+
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import functools
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -62,12 +64,18 @@ def one_blas_thread(fn):
     thread. The engine makes many small QR/SVD calls; OpenBLAS's thread pool gains nothing there and,
     when the cores are busy, its spinning threads make each call 10-50x slower (measured: 220 ms
     against 5 ms for one d = 32 factor on a loaded 2-core machine). XLA's own products are unaffected."""
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         controller = _blas_controller()
-        ctx = controller.limit(limits=1, user_api="blas") if controller is not None else contextlib.nullcontext()
+        ctx = (
+            controller.limit(limits=1, user_api="blas")
+            if controller is not None
+            else contextlib.nullcontext()
+        )
         with ctx:
             return fn(*args, **kwargs)
+
     return wrapper
 
 
@@ -130,47 +138,75 @@ class LocalProblem:
 
     def __post_init__(self) -> None:
         if not callable(self.downstream):
-            raise ValueError(f"downstream must be a callable (n, T, d) -> (n, T, d), got {type(self.downstream).__name__}")
+            raise ValueError(
+                f"downstream must be a callable (n, T, d) -> (n, T, d), got {type(self.downstream).__name__}"
+            )
         if self.stream is not None and np.ndim(self.stream) == 3 and np.shape(self.stream)[0] == 0:
-            raise ValueError(f"stream is an empty prompt set (N = 0, shape {np.shape(self.stream)}); need at least one prompt")
+            raise ValueError(
+                f"stream is an empty prompt set (N = 0, shape {np.shape(self.stream)}); need at least one prompt"
+            )
         stream = as_float_array("stream", self.stream, 3)
         N, T, d = stream.shape
         w_u = as_float_array("w_u", self.w_u, 2)
         if w_u.shape[0] != d:
-            raise ValueError(f"w_u must have shape (d, V) with d = {d} (the stream width), got {w_u.shape}")
+            raise ValueError(
+                f"w_u must have shape (d, V) with d = {d} (the stream width), got {w_u.shape}"
+            )
         V = w_u.shape[1]
         b_u = None
         if self.b_u is not None:
             b_u = as_vector("b_u", self.b_u)
             if b_u.shape[0] != V:
-                raise ValueError(f"b_u must have length V = {V} (the columns of w_u), got {b_u.shape[0]}")
+                raise ValueError(
+                    f"b_u must have length V = {V} (the columns of w_u), got {b_u.shape[0]}"
+                )
         positions = None
         if self.positions is not None:
             positions = tuple(sorted(_int_tuple("positions", self.positions, T, "token positions")))
             if not positions:
-                raise ValueError("positions must be None (all positions) or a non-empty list of positions")
+                raise ValueError(
+                    "positions must be None (all positions) or a non-empty list of positions"
+                )
         try:
             alphas = tuple(float(a) for a in self.alphas)
         except (TypeError, ValueError):
-            raise ValueError(f"alphas must be a non-empty sequence of finite numbers, got {self.alphas!r}") from None
+            raise ValueError(
+                f"alphas must be a non-empty sequence of finite numbers, got {self.alphas!r}"
+            ) from None
         if not alphas or not all(np.isfinite(alphas)):
-            raise ValueError(f"alphas must be a non-empty sequence of finite numbers, got {self.alphas!r}")
+            raise ValueError(
+                f"alphas must be a non-empty sequence of finite numbers, got {self.alphas!r}"
+            )
         plus = _int_tuple("plus", self.plus, V, "token ids")
         minus = _int_tuple("minus", self.minus, V, "token ids")
         if set(plus) & set(minus):
-            raise ValueError(f"plus and minus must be disjoint token sets, both hold {sorted(set(plus) & set(minus))}")
+            raise ValueError(
+                f"plus and minus must be disjoint token sets, both hold {sorted(set(plus) & set(minus))}"
+            )
         for arr in (stream, w_u) + ((b_u,) if b_u is not None else ()):
             arr.setflags(write=False)
         fn = _as_partial(self.downstream)
         try:
             out = jax.eval_shape(fn, jax.ShapeDtypeStruct(stream.shape, jnp.float64))
         except Exception as exc:
-            raise ValueError(f"downstream failed on a stream of shape {stream.shape}: {exc}") from None
+            raise ValueError(
+                f"downstream failed on a stream of shape {stream.shape}: {exc}"
+            ) from None
         if getattr(out, "shape", None) != stream.shape:
-            raise ValueError(f"downstream must map (N, T, d) = {stream.shape} to the same shape, got {getattr(out, 'shape', out)}")
-        for name, value in (("downstream", fn), ("stream", stream), ("w_u", w_u), ("b_u", b_u),
-                            ("positions", positions), ("alphas", alphas), ("plus", plus), ("minus", minus),
-                            ("meta", dict(self.meta or {}))):
+            raise ValueError(
+                f"downstream must map (N, T, d) = {stream.shape} to the same shape, got {getattr(out, 'shape', out)}"
+            )
+        for name, value in (
+            ("downstream", fn),
+            ("stream", stream),
+            ("w_u", w_u),
+            ("b_u", b_u),
+            ("positions", positions),
+            ("alphas", alphas),
+            ("plus", plus),
+            ("minus", minus),
+            ("meta", dict(self.meta or {})),
+        ):
             object.__setattr__(self, name, value)
 
     # -- shapes -------------------------------------------------------------------------------
@@ -208,18 +244,27 @@ class LocalProblem:
         """v as a finite float64 (d,) vector, or ValueError naming ``name``."""
         arr = as_float_array(name, v, 1)
         if arr.shape[0] != self.d:
-            raise ValueError(f"{name} must have length d = {self.d} (the stream width), got {arr.shape[0]}")
+            raise ValueError(
+                f"{name} must have length d = {self.d} (the stream width), got {arr.shape[0]}"
+            )
         return arr
 
     def _args(self, channel: str):
         _check_channel(channel)
         if channel == "trait" and (not self.plus or not self.minus):
-            raise ValueError("the trait channel needs non-empty token sets plus (S+) and minus (S-)")
+            raise ValueError(
+                "the trait channel needs non-empty token sets plus (S+) and minus (S-)"
+            )
         b = np.zeros(self.vocab) if self.b_u is None else self.b_u
-        return dict(fn=self.downstream, h=jnp.asarray(self.stream), mask=jnp.asarray(self.mask),
-                    w_u=jnp.asarray(self.w_u), b_u=jnp.asarray(b),
-                    plus=jnp.asarray(self.plus or (0,), dtype=jnp.int32),
-                    minus=jnp.asarray(self.minus or (0,), dtype=jnp.int32))
+        return dict(
+            fn=self.downstream,
+            h=jnp.asarray(self.stream),
+            mask=jnp.asarray(self.mask),
+            w_u=jnp.asarray(self.w_u),
+            b_u=jnp.asarray(b),
+            plus=jnp.asarray(self.plus or (0,), dtype=jnp.int32),
+            minus=jnp.asarray(self.minus or (0,), dtype=jnp.int32),
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,8 +292,17 @@ def _trait_np(z, plus, minus) -> np.ndarray:
 def logits_at(problem: LocalProblem, v: Any, alpha: float) -> np.ndarray:
     """z = downstream(h + alpha Pi_P v) W_U + b at one strength: (N, T, V)."""
     args = problem._args("logits")
-    return np.asarray(_logits(args["fn"], args["h"], args["mask"], float(alpha), jnp.asarray(problem.vector(v)),
-                              args["w_u"], args["b_u"]))
+    return np.asarray(
+        _logits(
+            args["fn"],
+            args["h"],
+            args["mask"],
+            float(alpha),
+            jnp.asarray(problem.vector(v)),
+            args["w_u"],
+            args["b_u"],
+        )
+    )
 
 
 OBSERVATIONS = ("logits", "probs", "trait", "hellinger", "logprobs")
@@ -261,14 +315,24 @@ def observe(problem: LocalProblem, v: Any, kind: str) -> np.ndarray:
         raise ValueError(f"kind must be one of {OBSERVATIONS}, got {kind!r}")
     args = problem._args("trait" if kind == "trait" else "logits")
     vec = jnp.asarray(problem.vector(v))
-    z = np.stack([np.asarray(_logits(args["fn"], args["h"], args["mask"], a, vec, args["w_u"], args["b_u"]))
-                  for a in problem.alphas])
+    z = np.stack(
+        [
+            np.asarray(
+                _logits(args["fn"], args["h"], args["mask"], a, vec, args["w_u"], args["b_u"])
+            )
+            for a in problem.alphas
+        ]
+    )
     if kind == "logits":
         return z
     if kind == "trait":
         return _trait_np(z, problem.plus, problem.minus)
     lp = scipy.special.log_softmax(z, axis=-1)
-    return {"probs": lambda: np.exp(lp), "hellinger": lambda: 2.0 * np.exp(0.5 * lp), "logprobs": lambda: lp}[kind]()
+    return {
+        "probs": lambda: np.exp(lp),
+        "hellinger": lambda: 2.0 * np.exp(0.5 * lp),
+        "logprobs": lambda: lp,
+    }[kind]()
 
 
 def behaviour(problem: LocalProblem, v: Any, channel: str) -> np.ndarray:
@@ -288,18 +352,27 @@ def coordinates(problem: LocalProblem, v: Any, channel: str) -> np.ndarray:
 
 
 @one_blas_thread
-def coordinates_vjp(problem: LocalProblem, v: Any, channel: str, cotangent: Any,
-                    options: "EngineOptions | None" = None) -> np.ndarray:
+def coordinates_vjp(
+    problem: LocalProblem,
+    v: Any,
+    channel: str,
+    cotangent: Any,
+    options: EngineOptions | None = None,
+) -> np.ndarray:
     """J(v)^T c for the channel's coordinates, c shaped like ``coordinates(problem, v, channel)``.
 
     logits: one backward pass per strength; probs: the cotangent on z is ``u * c - p (u . c)``
     (u = sqrt p, the transpose of d(2 sqrt p)/dz); trait: the gradient rows, transposed."""
     _check_channel(channel)
     vec = problem.vector(v)
-    shape = (len(problem.alphas), problem.n_prompts) + ((problem.length, problem.vocab) if channel != "trait" else ())
+    shape = (len(problem.alphas), problem.n_prompts) + (
+        (problem.length, problem.vocab) if channel != "trait" else ()
+    )
     cot = as_float_array("cotangent", cotangent, len(shape))
     if cot.shape != shape:
-        raise ValueError(f"cotangent must have the shape of the {channel} coordinates {shape}, got {cot.shape}")
+        raise ValueError(
+            f"cotangent must have the shape of the {channel} coordinates {shape}, got {cot.shape}"
+        )
     if channel == "trait":
         opt = _options(options)
         rows = trait_rows(problem, vec, opt.prompt_chunk, opt.trait_mode, opt.direction_chunk)
@@ -309,12 +382,32 @@ def coordinates_vjp(problem: LocalProblem, v: Any, channel: str, cotangent: Any,
     for i, a in enumerate(problem.alphas):
         c = cot[i]
         if channel == "probs":
-            z = np.asarray(_logits(args["fn"], args["h"], args["mask"], a, jnp.asarray(vec), args["w_u"], args["b_u"]))
+            z = np.asarray(
+                _logits(
+                    args["fn"],
+                    args["h"],
+                    args["mask"],
+                    a,
+                    jnp.asarray(vec),
+                    args["w_u"],
+                    args["b_u"],
+                )
+            )
             lp = scipy.special.log_softmax(z, axis=-1)
             u, p = np.exp(0.5 * lp), np.exp(lp)
             c = u * c - p * np.sum(u * c, axis=-1, keepdims=True)
-        out += np.asarray(_logits_vjp(args["fn"], args["h"], args["mask"], a, jnp.asarray(vec), args["w_u"],
-                                      args["b_u"], jnp.asarray(c)))
+        out += np.asarray(
+            _logits_vjp(
+                args["fn"],
+                args["h"],
+                args["mask"],
+                a,
+                jnp.asarray(vec),
+                args["w_u"],
+                args["b_u"],
+                jnp.asarray(c),
+            )
+        )
     return out
 
 
@@ -377,6 +470,7 @@ def _trait_grad(fn, h, weights, mask, alpha, v, w_u, b_u, plus, minus):
         last = fn(x)[:, -1, :] @ w_u + b_u
         s = lse(last[:, plus], axis=-1) - lse(last[:, minus], axis=-1)
         return jnp.sum(s * weights)
+
     g = jax.grad(total)(h + alpha * mask[None, :, None] * v)
     return alpha * jnp.einsum("t,ntd->nd", mask, g)
 
@@ -388,7 +482,7 @@ def _chunks(N: int, size: int):
         idx = np.arange(start, min(start + size, N))
         w = np.ones(size)
         if idx.size < size:
-            w[idx.size:] = 0.0
+            w[idx.size :] = 0.0
             idx = np.concatenate([idx, np.full(size - idx.size, idx[0])])
         yield idx, w
 
@@ -449,8 +543,13 @@ def _trait_weights(z_last: np.ndarray, plus, minus) -> np.ndarray:
 
 
 @one_blas_thread
-def trait_rows(problem: LocalProblem, v: Any, prompt_chunk: int | None = None, mode: str = "reverse",
-               direction_chunk: int = 64) -> np.ndarray:
+def trait_rows(
+    problem: LocalProblem,
+    v: Any,
+    prompt_chunk: int | None = None,
+    mode: str = "reverse",
+    direction_chunk: int = 64,
+) -> np.ndarray:
     """The (|A| N, d) trait Jacobian, row (alpha, i) = d s_i / d v.
 
     ``mode="reverse"`` (default): one backward pass per chunk of prompts gives all its rows, since
@@ -474,12 +573,26 @@ def trait_rows(problem: LocalProblem, v: Any, prompt_chunk: int | None = None, m
         for idx, w in _chunks(N, chunk):
             h = jnp.asarray(problem.stream[idx])
             if mode == "reverse":
-                g = np.asarray(_trait_grad(args["fn"], h, jnp.asarray(w), args["mask"], alpha, vec,
-                                           args["w_u"], args["b_u"], args["plus"], args["minus"]))
+                g = np.asarray(
+                    _trait_grad(
+                        args["fn"],
+                        h,
+                        jnp.asarray(w),
+                        args["mask"],
+                        alpha,
+                        vec,
+                        args["w_u"],
+                        args["b_u"],
+                        args["plus"],
+                        args["minus"],
+                    )
+                )
             else:
                 y, cols = _tangents(args["fn"], h, args["mask"], alpha, vec, eye, direction_chunk)
                 b = np.zeros(problem.vocab) if problem.b_u is None else problem.b_u
-                weights = _trait_weights(np.asarray(y[:, -1, :]) @ problem.w_u + b, problem.plus, problem.minus)
+                weights = _trait_weights(
+                    np.asarray(y[:, -1, :]) @ problem.w_u + b, problem.plus, problem.minus
+                )
                 # row i = sum_v g_iv dz_iv, dz = (J_T e_b) W_U at the read position: (n, d)
                 g = np.einsum("nv,bnv->nb", weights, np.asarray(cols[:, :, -1, :]) @ problem.w_u)
             rows.append(g[w > 0])
@@ -487,23 +600,40 @@ def trait_rows(problem: LocalProblem, v: Any, prompt_chunk: int | None = None, m
 
 
 @one_blas_thread
-def tangents(problem: LocalProblem, v: Any, directions: Any, alpha: float | None = None,
-             direction_chunk: int = 64) -> np.ndarray:
+def tangents(
+    problem: LocalProblem,
+    v: Any,
+    directions: Any,
+    alpha: float | None = None,
+    direction_chunk: int = 64,
+) -> np.ndarray:
     """Forward-mode J_t u for every row u of ``directions`` (b, d): (b, N, T, d), at strength
     ``alpha`` (default: the first of the problem's strengths)."""
     vec = jnp.asarray(problem.vector(v))
     dirs = as_float_array("directions", directions, 2)
     if dirs.shape[1] != problem.d:
-        raise ValueError(f"directions must have shape (b, d) with d = {problem.d}, got {dirs.shape}")
+        raise ValueError(
+            f"directions must have shape (b, d) with d = {problem.d}, got {dirs.shape}"
+        )
     args = problem._args("logits")
     a = problem.alphas[0] if alpha is None else float(alpha)
-    return np.asarray(_tangents(args["fn"], args["h"], args["mask"], a, vec, jnp.asarray(dirs),
-                                _check_chunk("direction_chunk", direction_chunk))[1])
+    return np.asarray(
+        _tangents(
+            args["fn"],
+            args["h"],
+            args["mask"],
+            a,
+            vec,
+            jnp.asarray(dirs),
+            _check_chunk("direction_chunk", direction_chunk),
+        )[1]
+    )
 
 
 @one_blas_thread
-def square_root_factor(problem: LocalProblem, v: Any, channel: str,
-                       options: EngineOptions | None = None) -> np.ndarray:
+def square_root_factor(
+    problem: LocalProblem, v: Any, channel: str, options: EngineOptions | None = None
+) -> np.ndarray:
     """R (k x d, k <= d) with R^T R = J^T J (= F for probs): the singular values of R are those of J.
 
     logits/probs: forward mode, chunked over prompts, basis directions and (probs) positions as
@@ -513,25 +643,42 @@ def square_root_factor(problem: LocalProblem, v: Any, channel: str,
     _check_channel(channel)
     opt = _options(options)
     vec = jnp.asarray(problem.vector(v))
-    prompt_chunk, direction_chunk, position_chunk = opt.prompt_chunk, opt.direction_chunk, opt.position_chunk
+    prompt_chunk, direction_chunk, position_chunk = (
+        opt.prompt_chunk,
+        opt.direction_chunk,
+        opt.position_chunk,
+    )
     d, N = problem.d, problem.n_prompts
     if channel == "trait":
-        return scipy.linalg.qr(trait_rows(problem, vec, prompt_chunk, opt.trait_mode, direction_chunk),
-                               mode="r")[0][:d]
+        return scipy.linalg.qr(
+            trait_rows(problem, vec, prompt_chunk, opt.trait_mode, direction_chunk), mode="r"
+        )[0][:d]
     args = problem._args(channel)
     r_u = jnp.asarray(scipy.linalg.qr(problem.w_u.T, mode="r")[0][: min(problem.vocab, d)])
-    chunk = (_check_chunk("prompt_chunk", prompt_chunk) if prompt_chunk is not None
-             else _default_prompt_chunk(problem, r_u.shape[0]))
+    chunk = (
+        _check_chunk("prompt_chunk", prompt_chunk)
+        if prompt_chunk is not None
+        else _default_prompt_chunk(problem, r_u.shape[0])
+    )
     eye = jnp.eye(d)
     r = jnp.zeros((d, d))
     for alpha in problem.alphas:
         for idx, w in _chunks(N, chunk):
-            y, cols = _tangents(args["fn"], jnp.asarray(problem.stream[idx]), args["mask"], alpha, vec, eye,
-                                direction_chunk)
+            y, cols = _tangents(
+                args["fn"],
+                jnp.asarray(problem.stream[idx]),
+                args["mask"],
+                alpha,
+                vec,
+                eye,
+                direction_chunk,
+            )
             if channel == "logits":
                 r = _fold_logits(r, cols, jnp.asarray(w), r_u)
             else:
-                r = _fold_probs(r, cols, y, jnp.asarray(w), args["w_u"], args["b_u"], position_chunk)
+                r = _fold_probs(
+                    r, cols, y, jnp.asarray(w), args["w_u"], args["b_u"], position_chunk
+                )
     return np.asarray(r)
 
 
@@ -584,8 +731,13 @@ class LocalSpectrum:
 
 
 @one_blas_thread
-def local_spectrum(problem: LocalProblem, v: Any, channel: str, tol: float | None = None,
-                   options: EngineOptions | None = None) -> LocalSpectrum:
+def local_spectrum(
+    problem: LocalProblem,
+    v: Any,
+    channel: str,
+    tol: float | None = None,
+    options: EngineOptions | None = None,
+) -> LocalSpectrum:
     """Spectrum, certified-or-undecided rank and null space of J(v) for one channel.
 
     tol defaults to ``max(M, d) * eps * s_max`` with M the rows of the full Jacobian (``theory.rank``).
@@ -603,8 +755,15 @@ def local_spectrum(problem: LocalProblem, v: Any, channel: str, tol: float | Non
     null_basis, row_basis = vt[r:].T.copy(), vt[:r].T.copy()
     for arr in (factor, null_basis, row_basis, vec):
         arr.setflags(write=False)
-    return LocalSpectrum(channel=channel, vector=vec, factor=factor, decision=decision,
-                         null_basis=null_basis, row_basis=row_basis, n_rows=M)
+    return LocalSpectrum(
+        channel=channel,
+        vector=vec,
+        factor=factor,
+        decision=decision,
+        null_basis=null_basis,
+        row_basis=row_basis,
+        n_rows=M,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -627,21 +786,32 @@ def dense_jacobian(problem: LocalProblem, v: Any, channel: str) -> np.ndarray:
     args = problem._args(channel)
     out = []
     for a in problem.alphas:
-        jz = np.asarray(_dense_logits(args["fn"], args["h"], args["mask"], a, jnp.asarray(vec), args["w_u"],
-                                      args["b_u"]))                                    # (N, T, V, d)
+        jz = np.asarray(
+            _dense_logits(
+                args["fn"], args["h"], args["mask"], a, jnp.asarray(vec), args["w_u"], args["b_u"]
+            )
+        )  # (N, T, V, d)
         if channel == "logits":
             out.append(jz.reshape(-1, problem.d))
             continue
-        z = np.asarray(_logits(args["fn"], args["h"], args["mask"], a, jnp.asarray(vec), args["w_u"], args["b_u"]))
+        z = np.asarray(
+            _logits(
+                args["fn"], args["h"], args["mask"], a, jnp.asarray(vec), args["w_u"], args["b_u"]
+            )
+        )
         lp = scipy.special.log_softmax(z, axis=-1)
         if channel == "probs":
             u, p = np.exp(0.5 * lp), np.exp(lp)
-            a_t = u[..., None] * jz - u[..., None] * np.einsum("ntv,ntvd->ntd", p, jz)[:, :, None, :]
+            a_t = (
+                u[..., None] * jz - u[..., None] * np.einsum("ntv,ntvd->ntd", p, jz)[:, :, None, :]
+            )
             out.append(a_t.reshape(-1, problem.d))
         else:
             last = z[:, -1, :]
             g = np.zeros_like(last)
             g[:, list(problem.plus)] = scipy.special.softmax(last[:, list(problem.plus)], axis=-1)
-            g[:, list(problem.minus)] = -scipy.special.softmax(last[:, list(problem.minus)], axis=-1)
+            g[:, list(problem.minus)] = -scipy.special.softmax(
+                last[:, list(problem.minus)], axis=-1
+            )
             out.append(np.einsum("nv,nvd->nd", g, jz[:, -1]))
     return np.concatenate(out, axis=0)

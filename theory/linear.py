@@ -5,11 +5,13 @@ minimum-norm member is ``v_id = L^+ L v`` (projection of v on the row space of L
 decided in float64 with a certified-or-undecided rank (``theory.rank``); sympy ``Matrix`` input is
 solved exactly in the rationals.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -94,7 +96,9 @@ class EquivalenceClass(_ClassShape):
         return self.vector + self.basis @ c
 
 
-def _numeric_class(L: np.ndarray, v: np.ndarray, tol: float | None, scale: float | None = None) -> EquivalenceClass:
+def _numeric_class(
+    L: np.ndarray, v: np.ndarray, tol: float | None, scale: float | None = None
+) -> EquivalenceClass:
     # One full SVD serves the rank decision, the row space and the kernel (scipy.linalg.null_space
     # would take its own rcond and could disagree with the certified rank).
     u, s, vt = scipy.linalg.svd(L, full_matrices=True)
@@ -107,7 +111,9 @@ def _numeric_class(L: np.ndarray, v: np.ndarray, tol: float | None, scale: float
         arr.setflags(write=False)
     vector = v.copy()
     vector.setflags(write=False)
-    return EquivalenceClass(vector=vector, point=point, basis=basis, row_basis=row_basis, decision=decision)
+    return EquivalenceClass(
+        vector=vector, point=point, basis=basis, row_basis=row_basis, decision=decision
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,7 +172,9 @@ def _as_exact_vector(name: str, x: Any, length: int) -> sympy.Matrix:
     if m.cols != 1:
         raise ValueError(f"{name} must be a vector, got shape {m.shape}")
     if m.rows != length:
-        raise ValueError(f"{name} must have length {length} (the number of columns of L), got {m.rows}")
+        raise ValueError(
+            f"{name} must have length {length} (the number of columns of L), got {m.rows}"
+        )
     return m
 
 
@@ -261,7 +269,9 @@ def kernel_split(cls: Any) -> KernelSplit:
     scale = float(np.linalg.norm(cls.vector))
     err = max(split_error(cls), 16 * cls.d * EPS)
     k_zero = _zero_or_undecided(float(np.linalg.norm(k)), scale, err, "the kernel part k of v")
-    vid_zero = _zero_or_undecided(float(np.linalg.norm(v_id)), scale, err, "the row-space part v_id of v")
+    vid_zero = _zero_or_undecided(
+        float(np.linalg.norm(v_id)), scale, err, "the row-space part v_id of v"
+    )
     return KernelSplit(k, v_id, k_zero, vid_zero)
 
 
@@ -296,7 +306,7 @@ def orthogonal_twin(L: Any, v: Any, tol: float | None = None):
 def cosine_range_of(cls: Any) -> tuple[Any, Any, bool]:
     """T1b for a computed class (numeric or exact); see ``cosine_range``."""
     exact = isinstance(cls, ExactEquivalenceClass)
-    if (cls.vector.is_zero_matrix if exact else not np.any(cls.vector)):
+    if cls.vector.is_zero_matrix if exact else not np.any(cls.vector):
         raise ValueError("v must be nonzero: the cosine to the zero vector is undefined")
     split = kernel_split(cls)
     one = sympy.Integer(1) if exact else 1.0
@@ -304,7 +314,11 @@ def cosine_range_of(cls: Any) -> tuple[Any, Any, bool]:
         return -one, one, True
     if split.k_zero:
         return (one, one, True) if cls.dim == 0 else (0 * one, one, False)
-    ratio = sympy.sqrt(_sq(split.k) / _sq(cls.vector)) if exact else math.sqrt(_sq(split.k) / _sq(cls.vector))
+    ratio = (
+        sympy.sqrt(_sq(split.k) / _sq(cls.vector))
+        if exact
+        else math.sqrt(_sq(split.k) / _sq(cls.vector))
+    )
     return -ratio, one, False
 
 
@@ -329,6 +343,6 @@ def ray_cosine(a: float, b: float, s: Any) -> np.ndarray:
     s = np.asarray(s, dtype=np.float64)
     nv = math.hypot(a, b)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(s > 0, a / np.where(s > 0, s, 1.0), 0.0)     # a / s, stable for huge s
+        r = np.where(s > 0, a / np.where(s > 0, s, 1.0), 0.0)  # a / s, stable for huge s
         far = (a * r - b) / (nv * np.sqrt(r * r + 1.0))
     return np.where(s > 0, far, a / nv if nv else 0.0) if s.ndim else (far if s > 0 else a / nv)

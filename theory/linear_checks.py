@@ -5,16 +5,29 @@ behaviours against the map's own sensitivity (``theory.residual.compare_behaviou
 must move the behaviour by no more than round-off plus what the dropped singular values allow,
 while a step of the same length out of the class must move it clearly.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.linalg
 
 from .certificate import Certificate, Verdict
-from .linear import (EPS, EquivalenceClass, NoTwinError, UndecidedRankError, _numeric_class, cosine_range_of,
-                     kernel_split, ray_cosine, ray_member, split_error, twin_of)
+from .linear import (
+    EPS,
+    EquivalenceClass,
+    NoTwinError,
+    UndecidedRankError,
+    _numeric_class,
+    cosine_range_of,
+    kernel_split,
+    ray_cosine,
+    ray_member,
+    split_error,
+    twin_of,
+)
 from .residual import compare_behaviours
 from .validation import as_matrix, as_tolerance, as_vector
 
@@ -23,14 +36,22 @@ Behaviour = Callable[[np.ndarray], Any]
 RESIDUAL_TOL = 1e-10
 
 
-def undecided_certificate(theorem: str, claim: str, cls: EquivalenceClass, matrix: str = "L",
-                          reason: str | None = None) -> Certificate:
+def undecided_certificate(
+    theorem: str, claim: str, cls: EquivalenceClass, matrix: str = "L", reason: str | None = None
+) -> Certificate:
     """The certificate of a check whose rank decision on ``matrix`` was not certified."""
     return Certificate(
-        theorem=theorem, verdict=Verdict.UNDECIDED, claim=claim, dim=cls.dim, rank=cls.rank,
-        margin=cls.decision.margin, tolerance=cls.decision.tolerance,
-        details={"reason": reason or f"rank of {matrix} not certified: singular values in the grey band",
-                 **cls.decision.summary()},
+        theorem=theorem,
+        verdict=Verdict.UNDECIDED,
+        claim=claim,
+        dim=cls.dim,
+        rank=cls.rank,
+        margin=cls.decision.margin,
+        tolerance=cls.decision.tolerance,
+        details={
+            "reason": reason or f"rank of {matrix} not certified: singular values in the grey band",
+            **cls.decision.summary(),
+        },
     )
 
 
@@ -48,7 +69,9 @@ def _prepare(L: Any, v: Any, tol: Any, behaviour: Behaviour | None, scale: float
     vf = as_vector("v", v, Lf.shape[1], against="L")
     cls = _numeric_class(Lf, vf, as_tolerance("tol", tol), scale)
     if behaviour is not None and not callable(behaviour):
-        raise ValueError(f"behaviour must be a callable v -> B(v) or None, got {type(behaviour).__name__}")
+        raise ValueError(
+            f"behaviour must be a callable v -> B(v) or None, got {type(behaviour).__name__}"
+        )
     B = behaviour if behaviour is not None else (lambda w: Lf @ w)
     return Lf, vf, cls, B
 
@@ -72,8 +95,15 @@ def _split_tolerance(cls: EquivalenceClass) -> float:
 T1_CLAIM = "[v] = v + ker L, dim [v] = d - rank L, minimum-norm member L^+ L v"
 
 
-def check_t1(L: Any, v: Any, behaviour: Behaviour | None = None, tol: float | None = None,
-             seed: int = 0, *, scale: float | None = None) -> Certificate:
+def check_t1(
+    L: Any,
+    v: Any,
+    behaviour: Behaviour | None = None,
+    tol: float | None = None,
+    seed: int = 0,
+    *,
+    scale: float | None = None,
+) -> Certificate:
     """Check T1 on (L, v): a member of v + ker L at distance |v| (1 when v = 0) steers identically (re-run through ``behaviour``, default ``w -> L w``); a step of the same length along
     the row space does not; ``point`` agrees with the minimum-norm least-squares solution of
     ``L x = L v`` computed independently (scipy.linalg.lstsq at the same cut-off)."""
@@ -86,36 +116,61 @@ def check_t1(L: Any, v: Any, behaviour: Behaviour | None = None, tol: float | No
     member = vf + length * _unit(rng, cls.basis) if cls.dim else vf.copy()
     cmp = compare_behaviours(B, vf, member, _row_step(cls, length, rng))
     s = cls.decision.singular_values
-    lstsq_point = (scipy.linalg.lstsq(Lf, Lf @ vf, cond=cls.decision.tolerance / s[0])[0]
-                   if cls.rank else np.zeros_like(vf))
+    lstsq_point = (
+        scipy.linalg.lstsq(Lf, Lf @ vf, cond=cls.decision.tolerance / s[0])[0]
+        if cls.rank
+        else np.zeros_like(vf)
+    )
     point_gap = float(np.linalg.norm(cls.point - lstsq_point)) / max(nv, np.finfo(float).tiny)
     ok = cmp.equivalent(allowed_residual(cls)) and point_gap <= _split_tolerance(cls)
     verdict = Verdict.HOLDS if ok else Verdict.VIOLATED
     if ok and cls.rank and not cmp.separated():
-        verdict = Verdict.UNDECIDED  # a step out of the class is lost in round-off: nothing is shown
+        verdict = (
+            Verdict.UNDECIDED
+        )  # a step out of the class is lost in round-off: nothing is shown
     return Certificate(
-        theorem="T1", verdict=verdict, claim=T1_CLAIM,
-        dim=cls.dim, rank=cls.rank, margin=cls.decision.margin, tolerance=cls.decision.tolerance,
+        theorem="T1",
+        verdict=verdict,
+        claim=T1_CLAIM,
+        dim=cls.dim,
+        rank=cls.rank,
+        margin=cls.decision.margin,
+        tolerance=cls.decision.tolerance,
         witness={"v": vf, "member": member, "point": cls.point},
-        details={"identifiable": cls.dim == 0, "member_change": cmp.inside, "row_step_change": cmp.outside,
-                 "evaluation_noise": cmp.noise, "member_residual": cmp.ratio, "point_vs_lstsq": point_gap,
-                 "singular_values": cls.decision.singular_values},
+        details={
+            "identifiable": cls.dim == 0,
+            "member_change": cmp.inside,
+            "row_step_change": cmp.outside,
+            "evaluation_noise": cmp.noise,
+            "member_residual": cmp.ratio,
+            "point_vs_lstsq": point_gap,
+            "singular_values": cls.decision.singular_values,
+        },
     )
 
 
-T1A_CLAIM = "k = v - L^+ L v != 0 => v - (|v|^2/|k|^2) k ~ v, is orthogonal to v, has norm |v||v_id|/|k|"
+T1A_CLAIM = (
+    "k = v - L^+ L v != 0 => v - (|v|^2/|k|^2) k ~ v, is orthogonal to v, has norm |v||v_id|/|k|"
+)
 
 
-def check_t1a(L: Any, v: Any, behaviour: Behaviour | None = None, tol: float | None = None,
-              seed: int = 0) -> Certificate:
+def check_t1a(
+    L: Any, v: Any, behaviour: Behaviour | None = None, tol: float | None = None, seed: int = 0
+) -> Certificate:
     """Check T1a: build the orthogonal twin, re-run it through ``behaviour``, check orthogonality and
     the predicted norm; when k = 0, check that no twin is produced and that members keep
     ``<v, w> = |v|^2``."""
     Lf, vf, cls, B = _prepare(L, v, tol, behaviour)
     if not cls.certified:
         return undecided_certificate("T1a", T1A_CLAIM, cls)
-    common = dict(theorem="T1a", claim=T1A_CLAIM, dim=cls.dim, rank=cls.rank,
-                  margin=cls.decision.margin, tolerance=cls.decision.tolerance)
+    common = dict(
+        theorem="T1a",
+        claim=T1A_CLAIM,
+        dim=cls.dim,
+        rank=cls.rank,
+        margin=cls.decision.margin,
+        tolerance=cls.decision.tolerance,
+    )
     rng = np.random.default_rng(seed)
     nv = float(np.linalg.norm(vf))
     rel = _split_tolerance(cls)
@@ -125,11 +180,16 @@ def check_t1a(L: Any, v: Any, behaviour: Behaviour | None = None, tol: float | N
         return undecided_certificate("T1a", T1A_CLAIM, cls, reason=str(exc))
     except NoTwinError as exc:
         member = vf + max(nv, 1.0) * _unit(rng, cls.basis) if cls.dim else vf.copy()
-        inner_gap = abs(float(member @ vf) - nv**2) / max(nv * float(np.linalg.norm(member)), np.finfo(float).tiny)
+        inner_gap = abs(float(member @ vf) - nv**2) / max(
+            nv * float(np.linalg.norm(member)), np.finfo(float).tiny
+        )
         ok = inner_gap <= rel
-        return Certificate(verdict=Verdict.HOLDS if ok else Verdict.VIOLATED,
-                           witness={"v": vf, "member": member},
-                           details={"twin": None, "reason": str(exc), "inner_product_gap": inner_gap}, **common)
+        return Certificate(
+            verdict=Verdict.HOLDS if ok else Verdict.VIOLATED,
+            witness={"v": vf, "member": member},
+            details={"twin": None, "reason": str(exc), "inner_product_gap": inner_gap},
+            **common,
+        )
     split = kernel_split(cls)
     predicted = nv * float(np.linalg.norm(split.v_id)) / float(np.linalg.norm(split.k))
     length = float(np.linalg.norm(twin - vf))
@@ -139,16 +199,30 @@ def check_t1a(L: Any, v: Any, behaviour: Behaviour | None = None, tol: float | N
     norm_err = abs(nt - predicted) / max(predicted, nv)
     ok = cmp.equivalent(allowed_residual(cls)) and cos <= rel and norm_err <= rel
     return Certificate(
-        verdict=Verdict.HOLDS if ok else Verdict.VIOLATED, witness={"v": vf, "twin": twin},
-        details={"behaviour_residual": cmp.ratio, "abs_cosine": cos, "twin_norm": nt,
-                 "predicted_norm": predicted, "norm_error": norm_err}, **common)
+        verdict=Verdict.HOLDS if ok else Verdict.VIOLATED,
+        witness={"v": vf, "twin": twin},
+        details={
+            "behaviour_residual": cmp.ratio,
+            "abs_cosine": cos,
+            "twin_norm": nt,
+            "predicted_norm": predicted,
+            "norm_error": norm_err,
+        },
+        **common,
+    )
 
 
 T1B_CLAIM = "cos(v, w) over [v] fills (-|k|/|v|, 1], infimum approached along v_id - s k/|k|, never attained"
 
 
-def check_t1b(L: Any, v: Any, behaviour: Behaviour | None = None, tol: float | None = None,
-              seed: int = 0, samples: int = 256) -> Certificate:
+def check_t1b(
+    L: Any,
+    v: Any,
+    behaviour: Behaviour | None = None,
+    tol: float | None = None,
+    seed: int = 0,
+    samples: int = 256,
+) -> Certificate:
     """Check T1b: sampled members' cosines lie in the predicted interval; along the ray
     ``v_id - s k/|k|`` the measured cosines follow ``ray_cosine`` (whose strict decrease and limit
     are proved exactly in proofs_check); ray members are re-run through ``behaviour``."""
@@ -192,16 +266,29 @@ def check_t1b(L: Any, v: Any, behaviour: Behaviour | None = None, tol: float | N
         witness["ray_far_member"] = ray[-1]
         ok &= curve_gap <= rel * 10 and limit_gap <= 1e-12
     return Certificate(
-        theorem="T1b", verdict=Verdict.HOLDS if ok else Verdict.VIOLATED, claim=T1B_CLAIM,
-        dim=cls.dim, rank=cls.rank, margin=cls.decision.margin, tolerance=cls.decision.tolerance,
-        witness=witness, details=details)
+        theorem="T1b",
+        verdict=Verdict.HOLDS if ok else Verdict.VIOLATED,
+        claim=T1B_CLAIM,
+        dim=cls.dim,
+        rank=cls.rank,
+        margin=cls.decision.margin,
+        tolerance=cls.decision.tolerance,
+        witness=witness,
+        details=details,
+    )
 
 
 CLASS_CLAIM = "[v] = v + ker L: every member steers like v, and nothing else does"
 
 
-def class_certificate(L: Any, v: Any, tol: float | None = None, theorem: str = "T1",
-                      claim: str = CLASS_CLAIM, scale: float | None = None) -> Certificate:
+def class_certificate(
+    L: Any,
+    v: Any,
+    tol: float | None = None,
+    theorem: str = "T1",
+    claim: str = CLASS_CLAIM,
+    scale: float | None = None,
+) -> Certificate:
     """The class of v under readout L as a certificate: witness ``point``, ``basis`` (orthonormal,
     (d, k)) and ``orthogonal_twin`` when one exists; details hold the cosine range (T1b) and, when no
     twin exists, the reason. Verdict: holds when the rank is certified, a member and the twin steer
@@ -210,8 +297,14 @@ def class_certificate(L: Any, v: Any, tol: float | None = None, theorem: str = "
     Lf, vf, cls, _ = _prepare(L, v, tol, None, scale)
     witness: dict[str, Any] = {"point": cls.point, "basis": cls.basis}
     details: dict[str, Any] = {"d": cls.d, **cls.decision.summary()}
-    common = dict(theorem=theorem, claim=claim, dim=cls.dim, rank=cls.rank, margin=cls.decision.margin,
-                  tolerance=cls.decision.tolerance)
+    common = dict(
+        theorem=theorem,
+        claim=claim,
+        dim=cls.dim,
+        rank=cls.rank,
+        margin=cls.decision.margin,
+        tolerance=cls.decision.tolerance,
+    )
     if not cls.certified:
         details.update(orthogonal_twin=None, twin_reason="rank undecided", cosine_range=None)
         return Certificate(verdict=Verdict.UNDECIDED, witness=witness, details=details, **common)
@@ -232,8 +325,17 @@ def class_certificate(L: Any, v: Any, tol: float | None = None, theorem: str = "
     ok = t1.verdict is Verdict.HOLDS
     if twin is not None:
         rng = np.random.default_rng(1)
-        cmp = compare_behaviours(lambda w: Lf @ w, vf, twin, _row_step(cls, float(np.linalg.norm(twin - vf)), rng))
+        cmp = compare_behaviours(
+            lambda w: Lf @ w, vf, twin, _row_step(cls, float(np.linalg.norm(twin - vf)), rng)
+        )
         details["twin_residual"] = cmp.ratio
         ok &= cmp.equivalent(allowed_residual(cls))
-    details.update(member_residual=t1.details["member_residual"], point_vs_lstsq=t1.details["point_vs_lstsq"])
-    return Certificate(verdict=Verdict.HOLDS if ok else Verdict.VIOLATED, witness=witness, details=details, **common)
+    details.update(
+        member_residual=t1.details["member_residual"], point_vs_lstsq=t1.details["point_vs_lstsq"]
+    )
+    return Certificate(
+        verdict=Verdict.HOLDS if ok else Verdict.VIOLATED,
+        witness=witness,
+        details=details,
+        **common,
+    )

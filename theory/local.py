@@ -11,29 +11,49 @@ Every rank comes from ``theory.jacobian`` (singular values of a square-root fact
 decisions). ``twin_search`` walks the level set {B = B(v)} away from v and returns a witness that is
 re-run through the model.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.linalg
 import scipy.special
 
 from .certificate import Certificate, Verdict
-from .jacobian import (CHANNELS, EngineOptions, LocalProblem, LocalSpectrum, _check_channel, _trait_weights,
-                       behaviour, coordinates, coordinates_vjp, local_spectrum, logits_at, observe,
-                       one_blas_thread, tangents, trait_rows)
+from .jacobian import (
+    CHANNELS,
+    EngineOptions,
+    LocalProblem,
+    LocalSpectrum,
+    _check_channel,
+    _trait_weights,
+    behaviour,
+    coordinates,
+    coordinates_vjp,
+    local_spectrum,
+    logits_at,
+    observe,
+    one_blas_thread,
+    tangents,
+    trait_rows,
+)
 from .rank import EPS, decide_rank_from_singular_values
 from .residual import behaviour_residual
 from .validation import as_tolerance
 
 LAYERNORM_MEAN = "layernorm-mean"
 
-T3A_CLAIM = "rank J = r near v => [v] is locally a manifold of dim d - r with tangent space ker J(v)"
+T3A_CLAIM = (
+    "rank J = r near v => [v] is locally a manifold of dim d - r with tangent space ker J(v)"
+)
 T3B_CLAIM = "trait channel: rank J <= N|A|, so dim [v] >= d - N|A|"
-T3C_CLAIM = ("u in ker J: |B(v + eps u) - B(v)| = O(eps^2), u outside: O(eps); "
-             "KL(p_v || p_{v+eps u}) = (eps^2/2) u^T F u + O(eps^3)")
+T3C_CLAIM = (
+    "u in ker J: |B(v + eps u) - B(v)| = O(eps^2), u outside: O(eps); "
+    "KL(p_v || p_{v+eps u}) = (eps^2/2) u^T F u + O(eps^3)"
+)
 TWIN_CLAIM = "walking the level set {B = B(v)} from v reaches members of [v] far from v (re-run through the model)"
 
 
@@ -71,9 +91,17 @@ def _random_unit(rng: np.random.Generator, basis: np.ndarray) -> np.ndarray:
 
 
 @one_blas_thread
-def spectrum_certificate(problem: LocalProblem, v: Any, channel: str, tol: float | None = None,
-                         neighbours: int = 2, radius: float = 1e-3, seed: int = 0,
-                         spectrum: LocalSpectrum | None = None, options: EngineOptions | None = None) -> Certificate:
+def spectrum_certificate(
+    problem: LocalProblem,
+    v: Any,
+    channel: str,
+    tol: float | None = None,
+    neighbours: int = 2,
+    radius: float = 1e-3,
+    seed: int = 0,
+    spectrum: LocalSpectrum | None = None,
+    options: EngineOptions | None = None,
+) -> Certificate:
     """T3(a) for (problem, channel, v): dim = d - rank, witness ``null_basis`` (d, d - rank).
 
     Holds when the rank is certified, is the same at ``neighbours`` random points at distance
@@ -89,8 +117,12 @@ def spectrum_certificate(problem: LocalProblem, v: Any, channel: str, tol: float
     neighbours = _check_positive_int("neighbours", neighbours)
     if not (isinstance(radius, (int, float)) and math.isfinite(radius) and radius > 0):
         raise ValueError(f"radius must be a positive finite number, got {radius!r}")
-    if spectrum is not None and (spectrum.channel != channel or not np.array_equal(spectrum.vector, vec)):
-        raise ValueError("spectrum must be local_spectrum(problem, v, channel) for this v and channel")
+    if spectrum is not None and (
+        spectrum.channel != channel or not np.array_equal(spectrum.vector, vec)
+    ):
+        raise ValueError(
+            "spectrum must be local_spectrum(problem, v, channel) for this v and channel"
+        )
     spec = spectrum if spectrum is not None else local_spectrum(problem, vec, channel, tol, options)
     dec = spec.decision
     rng = np.random.default_rng(seed)
@@ -98,24 +130,48 @@ def spectrum_certificate(problem: LocalProblem, v: Any, channel: str, tol: float
     nearby = []
     for _ in range(neighbours):
         g = rng.standard_normal(problem.d)
-        nearby.append(local_spectrum(problem, vec + radius * scale * g / np.linalg.norm(g), channel, tol, options).rank)
+        nearby.append(
+            local_spectrum(
+                problem, vec + radius * scale * g / np.linalg.norm(g), channel, tol, options
+            ).rank
+        )
     symmetries, ones_image = exact_symmetries(spec)
     null_image, row_image = _recheck_directions(problem, spec)
-    details = {**_meta(problem), "channel": channel, "d": problem.d, "null_dim": spec.null_dim,
-               "n_rows": spec.n_rows, "symmetries": symmetries, "ones_image": ones_image,
-               "neighbour_ranks": nearby, "null_jvp_max": null_image, "row_jvp_min": row_image,
-               **dec.summary()}
+    details = {
+        **_meta(problem),
+        "channel": channel,
+        "d": problem.d,
+        "null_dim": spec.null_dim,
+        "n_rows": spec.n_rows,
+        "symmetries": symmetries,
+        "ones_image": ones_image,
+        "neighbour_ranks": nearby,
+        "null_jvp_max": null_image,
+        "row_jvp_min": row_image,
+        **dec.summary(),
+    }
     constant = all(r == spec.rank for r in nearby)
     if not dec.certified or not constant:
-        details["reason"] = ("rank not certified: singular values in the grey band" if not dec.certified
-                             else "rank not constant near v: not a regular point")
+        details["reason"] = (
+            "rank not certified: singular values in the grey band"
+            if not dec.certified
+            else "rank not constant near v: not a regular point"
+        )
         verdict = Verdict.UNDECIDED
     else:
         ok = null_image <= dec.band_top and (spec.rank == 0 or row_image > dec.band_top)
         verdict = Verdict.HOLDS if ok else Verdict.VIOLATED
-    return Certificate(theorem="T3", verdict=verdict, claim=T3A_CLAIM, dim=spec.null_dim, rank=spec.rank,
-                       margin=dec.margin, tolerance=dec.tolerance,
-                       witness={"v": vec, "null_basis": spec.null_basis}, details=details)
+    return Certificate(
+        theorem="T3",
+        verdict=verdict,
+        claim=T3A_CLAIM,
+        dim=spec.null_dim,
+        rank=spec.rank,
+        margin=dec.margin,
+        tolerance=dec.tolerance,
+        witness={"v": vec, "null_basis": spec.null_basis},
+        details=details,
+    )
 
 
 _JVP_BLOCK_FLOATS = 2**24  # budget for one block of logit tangents (b, N, T, V): 128 MiB
@@ -137,18 +193,20 @@ def _channel_jvp(problem: LocalProblem, spec: LocalSpectrum, directions: np.ndar
         g = _trait_weights(z[:, -1, :], problem.plus, problem.minus) if ch == "trait" else None
         for start in range(0, n_dir, block):
             dirs = np.zeros((block, problem.d))
-            chunk = directions[:, start:start + block].T
+            chunk = directions[:, start : start + block].T
             dirs[: chunk.shape[0]] = chunk
-            dz = tangents(problem, spec.vector, dirs, alpha) @ problem.w_u          # (b, N, T, V)
+            dz = tangents(problem, spec.vector, dirs, alpha) @ problem.w_u  # (b, N, T, V)
             if ch == "logits":
                 sq = np.sum(dz**2, axis=(1, 2, 3))
             elif ch == "probs":
                 u, p = np.exp(0.5 * lp), np.exp(lp)
-                a = u * (dz - np.sum(p * dz, axis=-1, keepdims=True))   # d(2 sqrt p) = u (dz - <p, dz>)
+                a = u * (
+                    dz - np.sum(p * dz, axis=-1, keepdims=True)
+                )  # d(2 sqrt p) = u (dz - <p, dz>)
                 sq = np.sum(a**2, axis=(1, 2, 3))
             else:
                 sq = np.sum(np.einsum("nv,bnv->bn", g, dz[:, :, -1, :]) ** 2, axis=1)
-            out[start:start + chunk.shape[0]] += sq[: chunk.shape[0]]
+            out[start : start + chunk.shape[0]] += sq[: chunk.shape[0]]
     return np.sqrt(out)
 
 
@@ -157,11 +215,20 @@ def _recheck_directions(problem: LocalProblem, spec: LocalSpectrum) -> tuple[flo
     d basis directions together, so the compiled tangent map of the engine is reused."""
     images = _channel_jvp(problem, spec, np.concatenate([spec.row_basis, spec.null_basis], axis=1))
     r = spec.rank
-    return (float(images[r:].max()) if spec.null_dim else 0.0, float(images[:r].min()) if r else math.inf)
+    return (
+        float(images[r:].max()) if spec.null_dim else 0.0,
+        float(images[:r].min()) if r else math.inf,
+    )
 
 
-def local_class(problem: LocalProblem, v: Any, channel: str, tol: float | None = None, seed: int = 0,
-                options: EngineOptions | None = None) -> Certificate:
+def local_class(
+    problem: LocalProblem,
+    v: Any,
+    channel: str,
+    tol: float | None = None,
+    seed: int = 0,
+    options: EngineOptions | None = None,
+) -> Certificate:
     """What ``steerid local`` prints: the T3 spectrum certificate of v for one channel."""
     return spectrum_certificate(problem, v, channel, tol=tol, seed=seed, options=options)
 
@@ -171,16 +238,25 @@ def local_class(problem: LocalProblem, v: Any, channel: str, tol: float | None =
 
 
 @one_blas_thread
-def check_t3b(problem: LocalProblem, v: Any, tol: float | None = None,
-              options: EngineOptions | None = None) -> Certificate:
+def check_t3b(
+    problem: LocalProblem, v: Any, tol: float | None = None, options: EngineOptions | None = None
+) -> Certificate:
     """T3(b): trait rank <= N|A| and dim >= d - N|A|; details say whether the bound is attained."""
     vec = problem.vector(v)
     spec = local_spectrum(problem, vec, "trait", tol, options)
     pairs = problem.n_prompts * len(problem.alphas)
     dec = spec.decision
-    details = {**_meta(problem), "channel": "trait", "d": problem.d, "pairs": pairs, "bound_rank": pairs,
-               "bound_dim": max(problem.d - pairs, 0), "bound_attained": spec.rank == min(pairs, problem.d),
-               "locally_identifiable": spec.null_dim == 0, **dec.summary()}
+    details = {
+        **_meta(problem),
+        "channel": "trait",
+        "d": problem.d,
+        "pairs": pairs,
+        "bound_rank": pairs,
+        "bound_dim": max(problem.d - pairs, 0),
+        "bound_attained": spec.rank == min(pairs, problem.d),
+        "locally_identifiable": spec.null_dim == 0,
+        **dec.summary(),
+    }
     if not dec.certified:
         verdict = Verdict.UNDECIDED
         details["reason"] = "rank not certified: singular values in the grey band"
@@ -188,12 +264,24 @@ def check_t3b(problem: LocalProblem, v: Any, tol: float | None = None,
         # independent of the factor: re-run the null and row directions through the model (jvp)
         null_image, row_image = _recheck_directions(problem, spec)
         details.update(null_jvp_max=null_image, row_jvp_min=row_image)
-        ok = (spec.rank <= pairs and spec.null_dim >= problem.d - pairs and null_image <= dec.band_top
-              and (spec.rank == 0 or row_image > dec.band_top))
+        ok = (
+            spec.rank <= pairs
+            and spec.null_dim >= problem.d - pairs
+            and null_image <= dec.band_top
+            and (spec.rank == 0 or row_image > dec.band_top)
+        )
         verdict = Verdict.HOLDS if ok else Verdict.VIOLATED
-    return Certificate(theorem="T3", verdict=verdict, claim=T3B_CLAIM, dim=spec.null_dim, rank=spec.rank,
-                       margin=dec.margin, tolerance=dec.tolerance,
-                       witness={"v": vec, "null_basis": spec.null_basis}, details=details)
+    return Certificate(
+        theorem="T3",
+        verdict=verdict,
+        claim=T3B_CLAIM,
+        dim=spec.null_dim,
+        rank=spec.rank,
+        margin=dec.margin,
+        tolerance=dec.tolerance,
+        witness={"v": vec, "null_basis": spec.null_basis},
+        details=details,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,15 +290,22 @@ def check_t3b(problem: LocalProblem, v: Any, tol: float | None = None,
 
 def fitted_slope(eps: Any, changes: Any) -> float:
     """Least-squares slope of log(change) against log(eps)."""
-    e, c = np.log(np.asarray(eps, dtype=float)), np.log(np.maximum(np.asarray(changes, dtype=float), 1e-300))
+    e, c = (
+        np.log(np.asarray(eps, dtype=float)),
+        np.log(np.maximum(np.asarray(changes, dtype=float), 1e-300)),
+    )
     return float(np.polyfit(e, c, 1)[0])
 
 
-def behaviour_changes(problem: LocalProblem, v: Any, u: Any, channel: str, eps: Sequence[float]) -> np.ndarray:
+def behaviour_changes(
+    problem: LocalProblem, v: Any, u: Any, channel: str, eps: Sequence[float]
+) -> np.ndarray:
     """|B(v + eps u) - B(v)| for each eps."""
     vec, dirn = problem.vector(v), problem.vector(u, "u")
     base = behaviour(problem, vec, channel)
-    return np.array([np.linalg.norm(behaviour(problem, vec + e * dirn, channel) - base) for e in eps])
+    return np.array(
+        [np.linalg.norm(behaviour(problem, vec + e * dirn, channel) - base) for e in eps]
+    )
 
 
 def kl_divergences(problem: LocalProblem, v: Any, u: Any, eps: Sequence[float]) -> np.ndarray:
@@ -218,7 +313,9 @@ def kl_divergences(problem: LocalProblem, v: Any, u: Any, eps: Sequence[float]) 
     vec, dirn = problem.vector(v), problem.vector(u, "u")
     lp = observe(problem, vec, "logprobs")
     p = np.exp(lp)
-    return np.array([float(np.sum(p * (lp - observe(problem, vec + e * dirn, "logprobs")))) for e in eps])
+    return np.array(
+        [float(np.sum(p * (lp - observe(problem, vec + e * dirn, "logprobs")))) for e in eps]
+    )
 
 
 def _default_eps(v: np.ndarray) -> np.ndarray:
@@ -243,17 +340,27 @@ def first_order_directions(spec: LocalSpectrum, symmetries: Sequence[str], seed:
 
 
 @one_blas_thread
-def check_t3c(problem: LocalProblem, v: Any, channel: str = "trait", eps: Sequence[float] | None = None,
-              seed: int = 0, kl: bool = True, slope_tol: float = 0.2,
-              options: EngineOptions | None = None) -> Certificate:
+def check_t3c(
+    problem: LocalProblem,
+    v: Any,
+    channel: str = "trait",
+    eps: Sequence[float] | None = None,
+    seed: int = 0,
+    kl: bool = True,
+    slope_tol: float = 0.2,
+    options: EngineOptions | None = None,
+) -> Certificate:
     """T3(c): fitted log-log slopes of |B(v + eps u) - B(v)| for a null direction (~2) and the top
     row direction (~1), the first-order coefficient |B(v + eps u_out) - B(v)| / eps -> |J u_out|
     (logits, trait), an exact symmetry's change (round-off), and the KL ratio
     KL / ((eps^2/2) u^T F u) -> 1 for a random u, with u^T F u = |R u|^2 from the probs factor."""
     _check_channel(channel)
     vec = problem.vector(v)
-    if isinstance(slope_tol, bool) or not isinstance(slope_tol, (int, float)) or not (math.isfinite(slope_tol)
-                                                                                     and slope_tol > 0):
+    if (
+        isinstance(slope_tol, bool)
+        or not isinstance(slope_tol, (int, float))
+        or not (math.isfinite(slope_tol) and slope_tol > 0)
+    ):
         raise ValueError(f"slope_tol must be a positive finite number, got {slope_tol!r}")
     if not isinstance(kl, bool):
         raise ValueError(f"kl must be a bool, got {kl!r}")
@@ -263,8 +370,14 @@ def check_t3c(problem: LocalProblem, v: Any, channel: str = "trait", eps: Sequen
     spec = local_spectrum(problem, vec, channel, None, options)
     symmetries, _ = exact_symmetries(spec)
     u_null, u_out = first_order_directions(spec, symmetries, seed)
-    details: dict[str, Any] = {**_meta(problem), "channel": channel, "eps": eps, "symmetries": symmetries,
-                               "rank": spec.rank, "null_dim": spec.null_dim}
+    details: dict[str, Any] = {
+        **_meta(problem),
+        "channel": channel,
+        "eps": eps,
+        "symmetries": symmetries,
+        "rank": spec.rank,
+        "null_dim": spec.null_dim,
+    }
     ok = spec.certified
     witness = {"v": vec}
     scale = max(float(np.linalg.norm(behaviour(problem, vec, channel))), 1.0)
@@ -291,22 +404,37 @@ def check_t3c(problem: LocalProblem, v: Any, channel: str = "trait", eps: Sequen
     else:
         details.update(outside_slope=None, outside_changes=None)
     if kl:
-        fisher = spec if channel == "probs" else local_spectrum(problem, vec, "probs", None, options)
+        fisher = (
+            spec if channel == "probs" else local_spectrum(problem, vec, "probs", None, options)
+        )
         u = np.random.default_rng(seed + 1).standard_normal(problem.d)
         u /= np.linalg.norm(u)
         uFu = fisher.quadratic_form(u)
         kls = kl_divergences(problem, vec, u, eps)
         ratios = kls / (0.5 * eps**2 * uFu)
-        details.update(kl=kls, uFu=uFu, kl_ratios=ratios, kl_ratio=float(ratios[0]),
-                       kl_ratio_error_slope=fitted_slope(eps, np.abs(ratios - 1.0)))
+        details.update(
+            kl=kls,
+            uFu=uFu,
+            kl_ratios=ratios,
+            kl_ratio=float(ratios[0]),
+            kl_ratio_error_slope=fitted_slope(eps, np.abs(ratios - 1.0)),
+        )
         ok &= abs(ratios[0] - 1.0) <= 1e-2 and bool(np.all(np.abs(ratios - 1.0) <= 0.5))
         witness["u_kl"] = u
     margin = details.get("null_slope")
-    return Certificate(theorem="T3", verdict=Verdict.HOLDS if ok else (Verdict.VIOLATED if spec.certified
-                                                                       else Verdict.UNDECIDED),
-                       claim=T3C_CLAIM, dim=spec.null_dim, rank=spec.rank,
-                       margin=None if margin is None else abs(margin - 2.0), tolerance=slope_tol,
-                       witness=witness, details=details)
+    return Certificate(
+        theorem="T3",
+        verdict=Verdict.HOLDS
+        if ok
+        else (Verdict.VIOLATED if spec.certified else Verdict.UNDECIDED),
+        claim=T3C_CLAIM,
+        dim=spec.null_dim,
+        rank=spec.rank,
+        margin=None if margin is None else abs(margin - 2.0),
+        tolerance=slope_tol,
+        witness=witness,
+        details=details,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,8 +462,9 @@ def _gauss_newton(problem, channel, w, target, scale, tol, max_iter, rank_tol, o
             opt = options if options is not None else EngineOptions()
             rows = trait_rows(problem, w, opt.prompt_chunk, opt.trait_mode, opt.direction_chunk)
             s = scipy.linalg.svdvals(rows)
-            dec = decide_rank_from_singular_values(np.concatenate([s, np.zeros(max(problem.d - s.size, 0))]),
-                                                   rows.shape, rank_tol)
+            dec = decide_rank_from_singular_values(
+                np.concatenate([s, np.zeros(max(problem.d - s.size, 0))]), rows.shape, rank_tol
+            )
             w = w - scipy.linalg.lstsq(rows, r.reshape(-1), cond=dec.tolerance / max(s[0], EPS))[0]
         else:
             spec = local_spectrum(problem, w, channel, rank_tol, options)
@@ -348,10 +477,18 @@ def _gauss_newton(problem, channel, w, target, scale, tol, max_iter, rank_tol, o
 
 
 @one_blas_thread
-def twin_search(problem: LocalProblem, v: Any, channel: str = "trait", target_cosine: float = 0.0,
-                max_steps: int = 60, step: float = 0.25, residual_tol: float = 1e-10,
-                verify: Callable[[np.ndarray], Any] | None = None, tol: float | None = None,
-                options: EngineOptions | None = None) -> Certificate:
+def twin_search(
+    problem: LocalProblem,
+    v: Any,
+    channel: str = "trait",
+    target_cosine: float = 0.0,
+    max_steps: int = 60,
+    step: float = 0.25,
+    residual_tol: float = 1e-10,
+    verify: Callable[[np.ndarray], Any] | None = None,
+    tol: float | None = None,
+    options: EngineOptions | None = None,
+) -> Certificate:
     """Search [v] for a member far from v: minimise cos(w, v) on the level set {B(w) = B(v)}.
 
     Each step moves along the projection of -grad cos(w, v) on ker J(w) (the class's tangent space;
@@ -370,7 +507,11 @@ def twin_search(problem: LocalProblem, v: Any, channel: str = "trait", target_co
         raise ValueError("v must be nonzero: the cosine to the zero vector is undefined")
     tol = as_tolerance("tol", tol)
     max_steps = _check_positive_int("max_steps", max_steps)
-    for name, value in (("step", step), ("residual_tol", residual_tol), ("target_cosine", target_cosine)):
+    for name, value in (
+        ("step", step),
+        ("residual_tol", residual_tol),
+        ("target_cosine", target_cosine),
+    ):
         if not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ValueError(f"{name} must be a finite number, got {value!r}")
     if step <= 0 or residual_tol <= 0:
@@ -380,8 +521,10 @@ def twin_search(problem: LocalProblem, v: Any, channel: str = "trait", target_co
     nv = float(np.linalg.norm(vec))
     target = coordinates(problem, vec, channel)
     b_v, b_0 = behaviour(problem, vec, channel), behaviour(problem, np.zeros_like(vec), channel)
-    c_scale = max(float(np.linalg.norm(target - coordinates(problem, np.zeros_like(vec), channel))),
-                  math.sqrt(EPS) * max(1.0, float(np.linalg.norm(target))))
+    c_scale = max(
+        float(np.linalg.norm(target - coordinates(problem, np.zeros_like(vec), channel))),
+        math.sqrt(EPS) * max(1.0, float(np.linalg.norm(target))),
+    )
     spec0 = local_spectrum(problem, vec, channel, tol, options)
     symmetries, _ = exact_symmetries(spec0)
     w, cos_w, spec = vec.copy(), 1.0, spec0
@@ -400,7 +543,9 @@ def twin_search(problem: LocalProblem, v: Any, channel: str = "trait", target_co
                 # |w| grows at second order, so the cosine still falls
                 dirn = spec.null_basis[:, 0].copy()
         trial = w + h * dirn / np.linalg.norm(dirn)
-        trial, res = _gauss_newton(problem, channel, trial, target, c_scale, 1e-3 * residual_tol, 10, tol, options)
+        trial, res = _gauss_newton(
+            problem, channel, trial, target, c_scale, 1e-3 * residual_tol, 10, tol, options
+        )
         cos_t = _cosine(trial, vec)
         if res <= residual_tol and cos_t < cos_w:
             w, cos_w, accepted = trial, cos_t, accepted + 1
@@ -416,13 +561,26 @@ def twin_search(problem: LocalProblem, v: Any, channel: str = "trait", target_co
     moved = cos_w < 1.0 - 1e-9
     verified = residual <= max(1e-8, residual_tol)
     one = _ones(problem.d)
-    details = {**_meta(problem), "channel": channel, "d": problem.d, "cosine": cos_w, "residual": residual,
-               "internal_residual": internal, "distance": float(np.linalg.norm(w - vec)) / nv,
-               "null_dim": spec0.null_dim, "rank": spec0.rank, "symmetries": symmetries,
-               "trials": trials, "accepted": accepted, "cosine_path": path, "target_cosine": target_cosine,
-               "reached_target": cos_w <= target_cosine,
-               "symmetry_cosine_bound": (-abs(float(vec @ one)) / nv if symmetries and spec0.null_dim == 1
-                                         else None)}
+    details = {
+        **_meta(problem),
+        "channel": channel,
+        "d": problem.d,
+        "cosine": cos_w,
+        "residual": residual,
+        "internal_residual": internal,
+        "distance": float(np.linalg.norm(w - vec)) / nv,
+        "null_dim": spec0.null_dim,
+        "rank": spec0.rank,
+        "symmetries": symmetries,
+        "trials": trials,
+        "accepted": accepted,
+        "cosine_path": path,
+        "target_cosine": target_cosine,
+        "reached_target": cos_w <= target_cosine,
+        "symmetry_cosine_bound": (
+            -abs(float(vec @ one)) / nv if symmetries and spec0.null_dim == 1 else None
+        ),
+    }
     if not verified:
         verdict = Verdict.VIOLATED  # the returned member does not steer like v when re-run
     elif moved or spec0.null_dim == 0:
@@ -430,11 +588,30 @@ def twin_search(problem: LocalProblem, v: Any, channel: str = "trait", target_co
     else:  # a walk that found no step proves nothing either way
         verdict = Verdict.UNDECIDED
         details["reason"] = "the walk accepted no step: no member other than v was found"
-    return Certificate(theorem="T3", verdict=verdict, claim=TWIN_CLAIM, dim=spec0.null_dim, rank=spec0.rank,
-                       margin=residual, tolerance=max(1e-8, residual_tol), witness={"v": vec, "twin": w},
-                       details=details)
+    return Certificate(
+        theorem="T3",
+        verdict=verdict,
+        claim=TWIN_CLAIM,
+        dim=spec0.null_dim,
+        rank=spec0.rank,
+        margin=residual,
+        tolerance=max(1e-8, residual_tol),
+        witness={"v": vec, "twin": w},
+        details=details,
+    )
 
 
-__all__ = ["CHANNELS", "LAYERNORM_MEAN", "spectrum_certificate", "local_class", "check_t3b", "check_t3c",
-           "twin_search", "exact_symmetries", "fitted_slope", "behaviour_changes", "kl_divergences",
-           "first_order_directions"]
+__all__ = [
+    "CHANNELS",
+    "LAYERNORM_MEAN",
+    "spectrum_certificate",
+    "local_class",
+    "check_t3b",
+    "check_t3c",
+    "twin_search",
+    "exact_symmetries",
+    "fitted_slope",
+    "behaviour_changes",
+    "kl_divergences",
+    "first_order_directions",
+]

@@ -9,6 +9,7 @@ doubtful as one just above. Otherwise the rank is *undecided* and the values in 
 reported. The margin is ``s_r / sqrt(tau * s_1)`` for the smallest retained s_r (>= 1 iff nothing
 lies in the upper band; infinite when nothing is retained).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -58,7 +59,10 @@ def default_tolerance(shape: tuple[int, int], s_max: float) -> float:
 
 
 def decide_rank_from_singular_values(
-    singular_values: Any, shape: tuple[int, int], tol: float | None = None, scale: float | None = None
+    singular_values: Any,
+    shape: tuple[int, int],
+    tol: float | None = None,
+    scale: float | None = None,
 ) -> RankDecision:
     """Rank decision from a spectrum; ``shape`` is the matrix shape (for the default tolerance).
 
@@ -71,7 +75,9 @@ def decide_rank_from_singular_values(
         raise ValueError("singular_values must be a finite non-negative vector")
     s_max = float(s[0]) if s.size else 0.0
     if scale is not None and (not np.isfinite(scale) or scale < s_max * (1 - 1e-12)):
-        raise ValueError(f"scale must be finite and at least the largest singular value {s_max:.3g}, got {scale!r}")
+        raise ValueError(
+            f"scale must be finite and at least the largest singular value {s_max:.3g}, got {scale!r}"
+        )
     tau = default_tolerance(shape, s_max if scale is None else float(scale)) if tol is None else tol
     band_top = math.sqrt(tau * s_max) if s_max > tau else tau
     kept = s[s > tau]

@@ -1,14 +1,18 @@
 """How far apart two behaviours are, measured against how sensitive the behaviour map is."""
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 EPS = float(np.finfo(np.float64).eps)
 SQRT_EPS = float(np.sqrt(EPS))
-NOISE_FACTOR = 1e3  # round-off of evaluating B: NOISE_FACTOR * eps * |B| (norms aggregate many terms)
+NOISE_FACTOR = (
+    1e3  # round-off of evaluating B: NOISE_FACTOR * eps * |B| (norms aggregate many terms)
+)
 
 
 def _flat(x: Any) -> np.ndarray:
@@ -67,8 +71,9 @@ class BehaviourComparison:
         return 0.0 if self.inside <= self.noise else float("inf")
 
 
-def compare_behaviours(B: Callable[[np.ndarray], Any], v: np.ndarray, w: np.ndarray,
-                       out_of_class: np.ndarray | None) -> BehaviourComparison:
+def compare_behaviours(
+    B: Callable[[np.ndarray], Any], v: np.ndarray, w: np.ndarray, out_of_class: np.ndarray | None
+) -> BehaviourComparison:
     """Run B on v, on the claimed member w and on ``v + out_of_class`` (a step leaving the class;
     None when every vector is in the class) and compare."""
     bv, bw = _flat(B(v)), _flat(B(w))

@@ -22,12 +22,14 @@ increasing size, so it is for small matrices only (see ``MAX_SUBSETS``). Two ari
   otherwise. One undecided subset below the first dependent size makes the spark undecided: it is
   never guessed.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import itertools
 import math
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -113,7 +115,9 @@ def as_sparsity(name: str, k: Any, p: int) -> int:
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
         raise ValueError(f"{name} must be an int in [1, p] = [1, {p}], got {k!r}")
     if not 1 <= int(k) <= p:
-        raise ValueError(f"{name} must be in [1, p] = [1, {p}] (p = number of columns of A), got {k}")
+        raise ValueError(
+            f"{name} must be in [1, p] = [1, {p}] (p = number of columns of A), got {k}"
+        )
     return int(k)
 
 
@@ -125,7 +129,9 @@ def _as_count(name: str, x: Any, low: int = 1) -> int:
 
 def _as_behaviour(behaviour: Any) -> Behaviour | None:
     if behaviour is not None and not callable(behaviour):
-        raise ValueError(f"behaviour must be a callable code -> behaviour or None, got {type(behaviour).__name__}")
+        raise ValueError(
+            f"behaviour must be a callable code -> behaviour or None, got {type(behaviour).__name__}"
+        )
     return behaviour
 
 
@@ -189,12 +195,17 @@ class SparkResult:
             "tolerance": self.tolerance,
             "independence_margin": self.margin,
             "circuit_residual": self.residual,
-            "ambiguous_subset": None if self.ambiguous_subset is None else list(self.ambiguous_subset),
-            "ambiguous_singular_values": None if self.ambiguous_singular_values is None
+            "ambiguous_subset": None
+            if self.ambiguous_subset is None
+            else list(self.ambiguous_subset),
+            "ambiguous_singular_values": None
+            if self.ambiguous_singular_values is None
             else list(self.ambiguous_singular_values),
             "subsets_checked": self.subsets_checked,
             "truncated_at": self.truncated_at,
-            "exact_null_vector": None if self.exact_null_vector is None else [str(x) for x in self.exact_null_vector],
+            "exact_null_vector": None
+            if self.exact_null_vector is None
+            else [str(x) for x in self.exact_null_vector],
         }
 
 
@@ -280,7 +291,9 @@ def full_column_rank_mod_prime(X: np.ndarray) -> np.ndarray:
 
 def _exact_rank(M: list[list[int]], cols: tuple[int, ...] | None = None) -> int:
     rows = [[row[j] for j in cols] for row in M] if cols is not None else M
-    return DomainMatrix([[sympy.ZZ(x) for x in row] for row in rows], (len(rows), len(rows[0])), sympy.ZZ).rank()
+    return DomainMatrix(
+        [[sympy.ZZ(x) for x in row] for row in rows], (len(rows), len(rows[0])), sympy.ZZ
+    ).rank()
 
 
 def _exact_null_vector(A: sympy.Matrix, cols: tuple[int, ...]) -> tuple:
@@ -301,11 +314,26 @@ def _spark_exact(A: sympy.Matrix, max_size: int | None, max_subsets: int) -> Spa
     m, p = A.shape
     M = _column_integer_matrix(A)
     rank = _exact_rank(M)
-    common = dict(p=p, exact=True, tolerance=None, margin=None, residual=None,
-                  ambiguous_subset=None, ambiguous_singular_values=None)
+    common = dict(
+        p=p,
+        exact=True,
+        tolerance=None,
+        margin=None,
+        residual=None,
+        ambiguous_subset=None,
+        ambiguous_singular_values=None,
+    )
     if rank == p:
-        return SparkResult(value=p + 1, lower=p + 1, upper=p + 1, subset=None, null_vector=None,
-                           exact_null_vector=None, subsets_checked=0, **common)
+        return SparkResult(
+            value=p + 1,
+            lower=p + 1,
+            upper=p + 1,
+            subset=None,
+            null_vector=None,
+            exact_null_vector=None,
+            subsets_checked=0,
+            **common,
+        )
     top = rank if max_size is None else min(rank, max_size)
     _check_budget(p, rank, top, max_subsets)
     residues = np.array([[x % _PRIME for x in row] for row in M], dtype=np.int64)
@@ -319,17 +347,36 @@ def _spark_exact(A: sympy.Matrix, max_size: int | None, max_subsets: int) -> Spa
                 if _exact_rank(M, cols) < s:
                     return _exact_circuit(A, cols, checked, common)
     if max_size is not None and top < rank:
-        return SparkResult(value=None, lower=top + 1, upper=rank + 1, subset=None, null_vector=None,
-                           exact_null_vector=None, subsets_checked=checked, truncated_at=top, **common)
+        return SparkResult(
+            value=None,
+            lower=top + 1,
+            upper=rank + 1,
+            subset=None,
+            null_vector=None,
+            exact_null_vector=None,
+            subsets_checked=checked,
+            truncated_at=top,
+            **common,
+        )
     # every subset of size <= rank is independent: any rank + 1 columns form a circuit
     return _exact_circuit(A, tuple(range(rank + 1)), checked, common)
 
 
-def _exact_circuit(A: sympy.Matrix, cols: tuple[int, ...], checked: int, common: dict) -> SparkResult:
+def _exact_circuit(
+    A: sympy.Matrix, cols: tuple[int, ...], checked: int, common: dict
+) -> SparkResult:
     n = _exact_null_vector(A, cols)
     s = len(cols)
-    return SparkResult(value=s, lower=s, upper=s, subset=cols, null_vector=np.array([float(x) for x in n]),
-                       exact_null_vector=n, subsets_checked=checked, **common)
+    return SparkResult(
+        value=s,
+        lower=s,
+        upper=s,
+        subset=cols,
+        null_vector=np.array([float(x) for x in n]),
+        exact_null_vector=n,
+        subsets_checked=checked,
+        **common,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -359,7 +406,9 @@ def _normalised_columns(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return A / safe, norms
 
 
-def _float_circuit(An: np.ndarray, norms: np.ndarray, cols: tuple[int, ...]) -> tuple[np.ndarray, float]:
+def _float_circuit(
+    An: np.ndarray, norms: np.ndarray, cols: tuple[int, ...]
+) -> tuple[np.ndarray, float]:
     """Unit null vector (in the original column scale, |n|_2 = 1) of the circuit, and sigma_min."""
     _, s, vt = scipy.linalg.svd(An[:, list(cols)], full_matrices=True)
     z = vt[-1] / norms[list(cols)]
@@ -371,7 +420,9 @@ def _float_circuit(An: np.ndarray, norms: np.ndarray, cols: tuple[int, ...]) -> 
     return n, smin
 
 
-def _spark_float(A: np.ndarray, tol: float | None, max_size: int | None, max_subsets: int) -> SparkResult:
+def _spark_float(
+    A: np.ndarray, tol: float | None, max_size: int | None, max_subsets: int
+) -> SparkResult:
     m, p = A.shape
     An, norms = _normalised_columns(A)
     full = decide_rank_from_singular_values(scipy.linalg.svdvals(An), An.shape, tol)
@@ -381,13 +432,33 @@ def _spark_float(A: np.ndarray, tol: float | None, max_size: int | None, max_sub
     if zero.size:  # an exactly zero column: spark 1
         n = np.zeros(p)
         n[zero[0]] = 1.0
-        return SparkResult(value=1, lower=1, upper=1, subset=(int(zero[0]),), null_vector=n, margin=math.inf,
-                           residual=0.0, ambiguous_subset=None, ambiguous_singular_values=None,
-                           subsets_checked=p, **common)
+        return SparkResult(
+            value=1,
+            lower=1,
+            upper=1,
+            subset=(int(zero[0]),),
+            null_vector=n,
+            margin=math.inf,
+            residual=0.0,
+            ambiguous_subset=None,
+            ambiguous_singular_values=None,
+            subsets_checked=p,
+            **common,
+        )
     if full.rank == p and full.certified:
-        return SparkResult(value=p + 1, lower=p + 1, upper=p + 1, subset=None, null_vector=None,
-                           margin=full.margin, residual=None, ambiguous_subset=None,
-                           ambiguous_singular_values=None, subsets_checked=0, **common)
+        return SparkResult(
+            value=p + 1,
+            lower=p + 1,
+            upper=p + 1,
+            subset=None,
+            null_vector=None,
+            margin=full.margin,
+            residual=None,
+            ambiguous_subset=None,
+            ambiguous_singular_values=None,
+            subsets_checked=0,
+            **common,
+        )
     r_hi = full.rank  # any r_hi + 1 columns have sigma_{r_hi+1} <= tau (interlacing): dependent
     upper = r_hi + 1 if r_hi < p else p + 1
     top = r_hi if max_size is None else min(r_hi, max_size)
@@ -412,35 +483,90 @@ def _spark_float(A: np.ndarray, tol: float | None, max_size: int | None, max_sub
                 margin = min(margin, float(mar[ok].min()))
         if first_dep is not None:
             n, smin = _float_circuit(An, norms, first_dep)
-            return SparkResult(value=s, lower=s, upper=s, subset=first_dep, null_vector=n, margin=margin,
-                               residual=smin, ambiguous_subset=None, ambiguous_singular_values=None,
-                               subsets_checked=checked, **common)
+            return SparkResult(
+                value=s,
+                lower=s,
+                upper=s,
+                subset=first_dep,
+                null_vector=n,
+                margin=margin,
+                residual=smin,
+                ambiguous_subset=None,
+                ambiguous_singular_values=None,
+                subsets_checked=checked,
+                **common,
+            )
         if first_und is not None:
-            return SparkResult(value=None, lower=s, upper=upper, subset=None, null_vector=None, margin=margin,
-                               residual=None, ambiguous_subset=first_und, ambiguous_singular_values=und_sv,
-                               subsets_checked=checked, **common)
+            return SparkResult(
+                value=None,
+                lower=s,
+                upper=upper,
+                subset=None,
+                null_vector=None,
+                margin=margin,
+                residual=None,
+                ambiguous_subset=first_und,
+                ambiguous_singular_values=und_sv,
+                subsets_checked=checked,
+                **common,
+            )
     if top < r_hi:  # truncated by max_size
-        return SparkResult(value=None, lower=top + 1, upper=upper, subset=None, null_vector=None, margin=margin,
-                           residual=None, ambiguous_subset=None, ambiguous_singular_values=None,
-                           subsets_checked=checked, truncated_at=top, **common)
+        return SparkResult(
+            value=None,
+            lower=top + 1,
+            upper=upper,
+            subset=None,
+            null_vector=None,
+            margin=margin,
+            residual=None,
+            ambiguous_subset=None,
+            ambiguous_singular_values=None,
+            subsets_checked=checked,
+            truncated_at=top,
+            **common,
+        )
     if r_hi == p:  # full rank counted but the full matrix itself was in the grey band
-        return SparkResult(value=None, lower=p, upper=p + 1, subset=None, null_vector=None, margin=margin,
-                           residual=None, ambiguous_subset=tuple(range(p)),
-                           ambiguous_singular_values=tuple(float(x) for x in full.ambiguous),
-                           subsets_checked=checked, **common)
+        return SparkResult(
+            value=None,
+            lower=p,
+            upper=p + 1,
+            subset=None,
+            null_vector=None,
+            margin=margin,
+            residual=None,
+            ambiguous_subset=tuple(range(p)),
+            ambiguous_singular_values=tuple(float(x) for x in full.ambiguous),
+            subsets_checked=checked,
+            **common,
+        )
     cols = tuple(range(r_hi + 1))
     n, smin = _float_circuit(An, norms, cols)
-    return SparkResult(value=r_hi + 1, lower=r_hi + 1, upper=r_hi + 1, subset=cols, null_vector=n, margin=margin,
-                       residual=smin, ambiguous_subset=None, ambiguous_singular_values=None,
-                       subsets_checked=checked, **common)
+    return SparkResult(
+        value=r_hi + 1,
+        lower=r_hi + 1,
+        upper=r_hi + 1,
+        subset=cols,
+        null_vector=n,
+        margin=margin,
+        residual=smin,
+        ambiguous_subset=None,
+        ambiguous_singular_values=None,
+        subsets_checked=checked,
+        **common,
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Public API
 
 
-def spark(A: Any, tol: float | None = None, max_size: int | None = None,
-          max_subsets: int = MAX_SUBSETS, exact: bool | None = None) -> SparkResult:
+def spark(
+    A: Any,
+    tol: float | None = None,
+    max_size: int | None = None,
+    max_subsets: int = MAX_SUBSETS,
+    exact: bool | None = None,
+) -> SparkResult:
     """spark(A) = min |T| over linearly dependent column subsets T (p + 1 if there is none).
 
     A: (m, p) float array (certified float64 decisions, see module docstring), or sympy Matrix with
@@ -466,7 +592,9 @@ def split_null_vector(n: np.ndarray | tuple, subset: tuple[int, ...], k: int):
     """
     t = len(subset)
     if t > 2 * k:
-        raise ValueError(f"the null vector has {t} nonzeros, more than 2k = {2 * k}: it does not split into two k-sparse codes")
+        raise ValueError(
+            f"the null vector has {t} nonzeros, more than 2k = {2 * k}: it does not split into two k-sparse codes"
+        )
     half = (t + 1) // 2
     s1, s2 = set(subset[:half]), set(subset[half:])
     zero = sympy.Integer(0) if isinstance(n, tuple) else 0.0
@@ -477,7 +605,9 @@ def split_null_vector(n: np.ndarray | tuple, subset: tuple[int, ...], k: int):
     return np.array(a, dtype=np.float64), np.array(b, dtype=np.float64)
 
 
-T7_CLAIM = "every k-sparse code is the unique k-sparse code with its behaviour A a  <=>  spark(A) > 2k"
+T7_CLAIM = (
+    "every k-sparse code is the unique k-sparse code with its behaviour A a  <=>  spark(A) > 2k"
+)
 
 
 def _spark_for(A: Any, k: int, tol: float | None, max_subsets: int) -> SparkResult:
@@ -488,8 +618,14 @@ def _spark_for(A: Any, k: int, tol: float | None, max_subsets: int) -> SparkResu
         return spark(A, tol=tol, max_size=2 * k, max_subsets=max_subsets)
 
 
-def unique_recovery_certificate(A: Any, k: Any, behaviour: Behaviour | None = None, tol: float | None = None,
-                                max_subsets: int = MAX_SUBSETS, exact: bool | None = None) -> Certificate:
+def unique_recovery_certificate(
+    A: Any,
+    k: Any,
+    behaviour: Behaviour | None = None,
+    tol: float | None = None,
+    max_subsets: int = MAX_SUBSETS,
+    exact: bool | None = None,
+) -> Certificate:
     """T7(a)/(b) on A (m x p).
 
     *holds* iff spark(A) > 2k (every k-sparse code is the unique k-sparse code with its behaviour),
@@ -512,20 +648,34 @@ def unique_recovery_certificate(A: Any, k: Any, behaviour: Behaviour | None = No
     if sr.full_column_rank:
         # A injective: every code is unique. (The convention spark = p + 1 must act as infinity here:
         # for 2k > p it would read spark <= 2k although no two codes share a behaviour.)
-        return Certificate(verdict=Verdict.HOLDS, margin=math.inf,
-                           details={**details, "unique": True, "injective": True}, **common)
+        return Certificate(
+            verdict=Verdict.HOLDS,
+            margin=math.inf,
+            details={**details, "unique": True, "injective": True},
+            **common,
+        )
     if sr.lower > 2 * k:
         margin = (sr.value if sr.decided else sr.lower) - 2 * k
-        return Certificate(verdict=Verdict.HOLDS, margin=margin,
-                           witness={} if sr.null_vector is None else {"circuit_null_vector": sr.null_vector},
-                           details={**details, "unique": True}, **common)
+        return Certificate(
+            verdict=Verdict.HOLDS,
+            margin=margin,
+            witness={} if sr.null_vector is None else {"circuit_null_vector": sr.null_vector},
+            details={**details, "unique": True},
+            **common,
+        )
     if not sr.decided:
-        return Certificate(verdict=Verdict.UNDECIDED, margin=sr.lower - 2 * k,
-                           details={**details, "reason": "a column subset's rank is in the grey band"}, **common)
+        return Certificate(
+            verdict=Verdict.UNDECIDED,
+            margin=sr.lower - 2 * k,
+            details={**details, "reason": "a column subset's rank is in the grey band"},
+            **common,
+        )
     return _twin_certificate(Ax, k, sr, behaviour, details, common)
 
 
-def _twin_certificate(Ax, k: int, sr: SparkResult, behaviour, details: dict, common: dict) -> Certificate:
+def _twin_certificate(
+    Ax, k: int, sr: SparkResult, behaviour, details: dict, common: dict
+) -> Certificate:
     subset = sr.subset
     half = (len(subset) + 1) // 2
     supports = {"S1": list(subset[:half]), "S2": list(subset[half:])}
@@ -537,8 +687,11 @@ def _twin_certificate(Ax, k: int, sr: SparkResult, behaviour, details: dict, com
         b = np.array([float(x) for x in eb])
         residual = 0.0 if exact_equal else math.inf
         threshold = 0.0
-        details["exact_twin"] = {"a": [str(x) for x in ea], "a_prime": [str(x) for x in eb],
-                                 "A_a_minus_A_a_prime": [str(x) for x in diff]}
+        details["exact_twin"] = {
+            "a": [str(x) for x in ea],
+            "a_prime": [str(x) for x in eb],
+            "A_a_minus_A_a_prime": [str(x) for x in diff],
+        }
     else:
         a, b = split_null_vector(sr.null_vector, subset, k)
         ya = Ax @ a
@@ -554,22 +707,49 @@ def _twin_certificate(Ax, k: int, sr: SparkResult, behaviour, details: dict, com
         beh_residual = behaviour_residual(behaviour(b), behaviour(a), behaviour(zero))
     distinct = bool(np.any(a != b))
     sparse_ok = int(np.count_nonzero(a)) <= k and int(np.count_nonzero(b)) <= k
-    verified = (distinct and sparse_ok and residual <= threshold
-                and (beh_residual is None or beh_residual <= max(threshold, 1e-9)))
-    details.update({
-        "unique": False, "supports": supports, "behaviour_residual_A": residual,
-        "behaviour_residual_model": beh_residual, "twin_threshold": threshold, "twin_verified": verified,
-        "nonzeros": [int(np.count_nonzero(a)), int(np.count_nonzero(b))],
-    })
+    verified = (
+        distinct
+        and sparse_ok
+        and residual <= threshold
+        and (beh_residual is None or beh_residual <= max(threshold, 1e-9))
+    )
+    details.update(
+        {
+            "unique": False,
+            "supports": supports,
+            "behaviour_residual_A": residual,
+            "behaviour_residual_model": beh_residual,
+            "twin_threshold": threshold,
+            "twin_verified": verified,
+            "nonzeros": [int(np.count_nonzero(a)), int(np.count_nonzero(b))],
+        }
+    )
     witness = {"a": a, "a_prime": b, "null_vector": sr.null_vector}
     if not verified:
         details["reason"] = "the sparse twin did not re-verify"
-        return Certificate(verdict=Verdict.UNDECIDED, margin=sr.value - 2 * k, witness=witness, details=details, **common)
-    return Certificate(verdict=Verdict.VIOLATED, margin=sr.value - 2 * k, witness=witness, details=details, **common)
+        return Certificate(
+            verdict=Verdict.UNDECIDED,
+            margin=sr.value - 2 * k,
+            witness=witness,
+            details=details,
+            **common,
+        )
+    return Certificate(
+        verdict=Verdict.VIOLATED,
+        margin=sr.value - 2 * k,
+        witness=witness,
+        details=details,
+        **common,
+    )
 
 
-def sparse_twins(A: Any, k: Any, tol: float | None = None, max_subsets: int = MAX_SUBSETS,
-                 exact: bool | None = None):
+def sparse_twins(
+    A: Any,
+    k: Any,
+    tol: float | None = None,
+    max_subsets: int = MAX_SUBSETS,
+    exact: bool | None = None,
+):
     """T7(b): two distinct k-sparse codes ``(a, a')`` with ``A a == A a'`` (float64 arrays; tuples of
     sympy Rationals in exact mode). Raises ``NoSparseTwinError`` iff spark(A) > 2k (or A has full
     column rank), and ``ValueError`` if the spark is undecided at ``tol``."""
@@ -578,14 +758,24 @@ def sparse_twins(A: Any, k: Any, tol: float | None = None, max_subsets: int = MA
     k = as_sparsity("k", k, p)
     sr = spark(Ax, tol=tol, max_size=2 * k, max_subsets=max_subsets)
     if sr.full_column_rank or sr.lower > 2 * k:
-        raise NoSparseTwinError(f"spark(A) > 2k = {2 * k}: every k-sparse code is the unique k-sparse code with its behaviour")
+        raise NoSparseTwinError(
+            f"spark(A) > 2k = {2 * k}: every k-sparse code is the unique k-sparse code with its behaviour"
+        )
     if not sr.decided:
-        raise ValueError(f"spark(A) is undecided at tol={sr.tolerance:.3g}: subset {sr.ambiguous_subset} is in the grey band")
+        raise ValueError(
+            f"spark(A) is undecided at tol={sr.tolerance:.3g}: subset {sr.ambiguous_subset} is in the grey band"
+        )
     return split_null_vector(sr.exact_null_vector if exact else sr.null_vector, sr.subset, k)
 
 
-def check_t7(L: Any, Phi: Any, k: Any, behaviour: Behaviour | None = None, tol: float | None = None,
-             max_subsets: int = MAX_SUBSETS) -> Certificate:
+def check_t7(
+    L: Any,
+    Phi: Any,
+    k: Any,
+    behaviour: Behaviour | None = None,
+    tol: float | None = None,
+    max_subsets: int = MAX_SUBSETS,
+) -> Certificate:
     """T7 for steering vectors ``v = Phi a`` (Phi: d x p dictionary) read by L (m x d): the
     certificate of ``unique_recovery_certificate(L Phi, k)``, with the twin re-run through
     ``behaviour`` (a callable on steering vectors, default ``v -> L v``); the witness adds the
@@ -593,10 +783,14 @@ def check_t7(L: Any, Phi: Any, k: Any, behaviour: Behaviour | None = None, tol: 
     Lf = as_matrix("L", L)
     Pf = as_matrix("Phi", Phi)
     if Pf.shape[0] != Lf.shape[1]:
-        raise ValueError(f"Phi must have {Lf.shape[1]} rows (the number of columns of L), got {Pf.shape[0]}")
+        raise ValueError(
+            f"Phi must have {Lf.shape[1]} rows (the number of columns of L), got {Pf.shape[0]}"
+        )
     behaviour = _as_behaviour(behaviour)
     run = behaviour if behaviour is not None else (lambda v: Lf @ v)
-    cert = unique_recovery_certificate(Lf @ Pf, k, behaviour=lambda a: run(Pf @ a), tol=tol, max_subsets=max_subsets)
+    cert = unique_recovery_certificate(
+        Lf @ Pf, k, behaviour=lambda a: run(Pf @ a), tol=tol, max_subsets=max_subsets
+    )
     if "a" not in cert.witness:
         return cert
     witness = dict(cert.witness)

@@ -10,6 +10,7 @@ through ``A = L Phi``:
   ``weak_threshold`` (``theory.basis_pursuit``): basis pursuit recovers every k-sparse code iff NSP(k);
   for Gaussian A recovery shows the Donoho-Tanner phase transition.
 """
+
 from .basis_pursuit import (  # noqa: F401
     RECOVERY_TOL,
     WEAK_THRESHOLD_TABLE,
@@ -33,16 +34,35 @@ from .spark import (  # noqa: F401
     SparkLimitError,
     SparkResult,
     check_t7,
-    sparse_twins,
     spark,
+    sparse_twins,
     split_null_vector,
     unique_recovery_certificate,
 )
 
 __all__ = [
-    "RECOVERY_TOL", "WEAK_THRESHOLD_TABLE", "BasisPursuitError", "BasisPursuitResult", "InfeasibleError",
-    "PhaseTransition", "basis_pursuit", "bp_recovery_certificate", "crossing_rho", "dual_certificate",
-    "null_space_property", "phase_transition", "relative_error", "statistical_dimension_threshold",
-    "weak_threshold", "MAX_SUBSETS", "NoSparseTwinError", "SparkLimitError", "SparkResult", "check_t7",
-    "sparse_twins", "spark", "split_null_vector", "unique_recovery_certificate",
+    "RECOVERY_TOL",
+    "WEAK_THRESHOLD_TABLE",
+    "BasisPursuitError",
+    "BasisPursuitResult",
+    "InfeasibleError",
+    "PhaseTransition",
+    "basis_pursuit",
+    "bp_recovery_certificate",
+    "crossing_rho",
+    "dual_certificate",
+    "null_space_property",
+    "phase_transition",
+    "relative_error",
+    "statistical_dimension_threshold",
+    "weak_threshold",
+    "MAX_SUBSETS",
+    "NoSparseTwinError",
+    "SparkLimitError",
+    "SparkResult",
+    "check_t7",
+    "sparse_twins",
+    "spark",
+    "split_null_vector",
+    "unique_recovery_certificate",
 ]

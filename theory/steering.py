@@ -1,8 +1,10 @@
 """The steering intervention s = (l, v, alpha, P): h_l(x) -> h_l(x) + alpha * sum_{t in P} e_t v^T."""
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +30,9 @@ class Steering:
         if self.positions is not None:
             object.__setattr__(self, "positions", tuple(int(p) for p in self.positions))
             if len(self.positions) == 0:
-                raise ValueError("Steering.positions must be None (all) or a non-empty list of positions")
+                raise ValueError(
+                    "Steering.positions must be None (all) or a non-empty list of positions"
+                )
 
     @property
     def hook_name(self) -> str:

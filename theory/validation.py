@@ -1,4 +1,5 @@
 """Input checks that run before any work: each error names the argument and what was expected."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,5 +1,6 @@
 """Checks of T9: the stacked [J_l T_l] decides identifiability from several layers; the symmetry
 every layer shares (LayerNorm's all-ones direction, fixed by every T_l) survives."""
+
 from __future__ import annotations
 
 import functools
@@ -14,7 +15,7 @@ from ..figures import stacked_dimension_figure
 from ..registry import EXACT, NUMERIC, check
 from ..report import figure
 
-N_PROMPTS, ALPHAS = 6, (1.0, 2.0)   # 12 trait rows per layer, d = 32
+N_PROMPTS, ALPHAS = 6, (1.0, 2.0)  # 12 trait rows per layer, d = 32
 
 
 @check("T9", EXACT, "stacked rational [J_l T_l]: a shared symmetry survives every layer, exactly")
@@ -25,8 +26,11 @@ def exact_t9(seed: int = 0, transfer_fixes_ones: bool = True) -> Certificate:
     the survival claim fails."""
     ones = sympy.ones(3, 1)
     J = [sympy.Matrix([[1, -1, 0]]), sympy.Matrix([[0, 1, -1]]), sympy.Matrix([[2, -1, -1]])]
-    T2 = sympy.Matrix([[2, -1, 0], [0, 1, 0], [1, 0, 0]]) if transfer_fixes_ones else sympy.Matrix(
-        [[1, 0, 0], [0, 2, 0], [0, 0, 1]])  # the wrong variant: T_2 1 = (1, 2, 1)
+    T2 = (
+        sympy.Matrix([[2, -1, 0], [0, 1, 0], [1, 0, 0]])
+        if transfer_fixes_ones
+        else sympy.Matrix([[1, 0, 0], [0, 2, 0], [0, 0, 1]])
+    )  # the wrong variant: T_2 1 = (1, 2, 1)
     T = [sympy.eye(3), T2, sympy.eye(3)]
     evidence, ok = [], True
     for K in (1, 2, 3):
@@ -34,21 +38,32 @@ def exact_t9(seed: int = 0, transfer_fixes_ones: bool = True) -> Certificate:
         null = stack.nullspace()
         survives = (stack * ones).is_zero_matrix and len(null) >= 1
         ok &= survives
-        evidence.append({"layers": K, "stacked_rank": stack.rank(), "null": [str(list(u)) for u in null]})
+        evidence.append(
+            {"layers": K, "stacked_rank": stack.rank(), "null": [str(list(u)) for u in null]}
+        )
     full = sympy.Matrix.vstack(*[J[i] * T[i] for i in range(3)], sympy.Matrix([[1, 0, 0]]))
     ok &= full.rank() == 3
     evidence.append({"with a layer reading 1": True, "stacked_rank": full.rank()})
-    return Certificate(theorem="T9", verdict=Verdict.HOLDS if ok else Verdict.VIOLATED,
-                       claim="ker of the stack holds 1 when every J_l kills 1 and every T_l fixes it",
-                       details={"evidence": evidence})
+    return Certificate(
+        theorem="T9",
+        verdict=Verdict.HOLDS if ok else Verdict.VIOLATED,
+        claim="ker of the stack holds 1 when every J_l kills 1 and every T_l fixes it",
+        details={"evidence": evidence},
+    )
 
 
 @functools.lru_cache(maxsize=16)
 def _cert(name: str, layers: tuple[int, ...], propagate: bool, seed: int) -> Certificate:
-    return cross_layer_certificate(name, list(layers), "trait", N_PROMPTS, seed, propagate=propagate, alphas=ALPHAS)
+    return cross_layer_certificate(
+        name, list(layers), "trait", N_PROMPTS, seed, propagate=propagate, alphas=ALPHAS
+    )
 
 
-@check("T9", NUMERIC, "tiny-ln / tiny-rms, trait channel, 6 prompts x 2 strengths: layers 0,1,2 stacked")
+@check(
+    "T9",
+    NUMERIC,
+    "tiny-ln / tiny-rms, trait channel, 6 prompts x 2 strengths: layers 0,1,2 stacked",
+)
 def numeric_t9(seed: int = 0) -> Certificate:
     """Prediction: one layer gives rank 12 (class dim 20); three layers stacked give rank 31 on the
     LayerNorm model (the all-ones direction survives, re-run through the model) and 32 on the RMSNorm
@@ -59,34 +74,69 @@ def numeric_t9(seed: int = 0) -> Certificate:
         one = _cert(name, (1,), prop, seed)
         three = _cert(name, (0, 1, 2), prop, seed)
         if name == "tiny-ln":
-            good = (three.verdict is Verdict.VIOLATED and three.dim == 1
-                    and three.details["symmetries"] == ["layernorm-mean"]
-                    and three.details["witness_rerun_ratio"] < 1e-6)
+            good = (
+                three.verdict is Verdict.VIOLATED
+                and three.dim == 1
+                and three.details["symmetries"] == ["layernorm-mean"]
+                and three.details["witness_rerun_ratio"] < 1e-6
+            )
         else:
             good = three.verdict is Verdict.HOLDS and three.dim == 0
         good &= one.dim == 32 - N_PROMPTS * len(ALPHAS)
         ok &= good
-        rows.append({"model": name, "propagated": prop, "dim_one_layer": one.dim, "dim_three_layers": three.dim,
-                     "symmetries": three.details["symmetries"],
-                     "witness_rerun_ratio": three.details.get("witness_rerun_ratio")})
+        rows.append(
+            {
+                "model": name,
+                "propagated": prop,
+                "dim_one_layer": one.dim,
+                "dim_three_layers": three.dim,
+                "symmetries": three.details["symmetries"],
+                "witness_rerun_ratio": three.details.get("witness_rerun_ratio"),
+            }
+        )
     ln = _cert("tiny-ln", (0, 1, 2), False, seed)
-    return Certificate(theorem="T9", verdict=Verdict.HOLDS if ok else Verdict.VIOLATED,
-                       claim="stacking layers shrinks the class to the shared symmetry (LayerNorm) or to {v} (RMSNorm)",
-                       dim=ln.dim, rank=ln.rank, margin=ln.margin, tolerance=ln.tolerance,
-                       witness={"common_null_direction_tiny_ln": ln.witness["common_null_direction"]},
-                       details={"by_model": rows})
+    return Certificate(
+        theorem="T9",
+        verdict=Verdict.HOLDS if ok else Verdict.VIOLATED,
+        claim="stacking layers shrinks the class to the shared symmetry (LayerNorm) or to {v} (RMSNorm)",
+        dim=ln.dim,
+        rank=ln.rank,
+        margin=ln.margin,
+        tolerance=ln.tolerance,
+        witness={"common_null_direction_tiny_ln": ln.witness["common_null_direction"]},
+        details={"by_model": rows},
+    )
 
 
 @figure("T9")
 def t9_layers(seed: int, out: Path):
     layer_sets = [(1,), (0, 1), (0, 1, 2)]
-    series = {f"{name}{', propagated T' if prop else ', T = I'}": ([_cert(name, ls, prop, seed).dim for ls in layer_sets],
-                                                                  style)
-              for name, prop, style in (("tiny-ln", False, "o-"), ("tiny-ln", True, "s--"), ("tiny-rms", False, "^-"))}
-    path = stacked_dimension_figure([1, 2, 3], series, N_PROMPTS * len(ALPHAS), 32, "number of layers K observed",
-                                    r"$d - K N|A|$ (generic)",
-                                    "T9: cross-layer consistency (trait channel, 6 prompts x 2 strengths)",
-                                    out / "t9_layers.png")
-    return [(path, "Class dimension against the number of layers at which the same concept is steered: it falls by "
-                   "N|A| = 12 per layer until it hits 1 (the all-ones direction) on the LayerNorm model and 0 on "
-                   "the RMSNorm model.")]
+    series = {
+        f"{name}{', propagated T' if prop else ', T = I'}": (
+            [_cert(name, ls, prop, seed).dim for ls in layer_sets],
+            style,
+        )
+        for name, prop, style in (
+            ("tiny-ln", False, "o-"),
+            ("tiny-ln", True, "s--"),
+            ("tiny-rms", False, "^-"),
+        )
+    }
+    path = stacked_dimension_figure(
+        [1, 2, 3],
+        series,
+        N_PROMPTS * len(ALPHAS),
+        32,
+        "number of layers K observed",
+        r"$d - K N|A|$ (generic)",
+        "T9: cross-layer consistency (trait channel, 6 prompts x 2 strengths)",
+        out / "t9_layers.png",
+    )
+    return [
+        (
+            path,
+            "Class dimension against the number of layers at which the same concept is steered: it falls by "
+            "N|A| = 12 per layer until it hits 1 (the all-ones direction) on the LayerNorm model and 0 on "
+            "the RMSNorm model.",
+        )
+    ]

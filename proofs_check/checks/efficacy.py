@@ -1,5 +1,6 @@
 """Checks of T5: the law of one coordinate of a uniform unit vector (exact, sympy), and the efficacy
 ratio of orthogonal perturbations on an affine score (numeric)."""
+
 from __future__ import annotations
 
 import math
@@ -18,12 +19,18 @@ def coordinate_moments(d: int) -> list[sympy.Expr]:
     proportional to (1 - u^2)^((d-4)/2); with u = sin t on (-pi/2, pi/2) the k-th unnormalised
     moment is the integral of sin(t)^k cos(t)^(d-3)."""
     t = sympy.Symbol("t", real=True)
-    m = [sympy.integrate(sympy.sin(t) ** k * sympy.cos(t) ** (d - 3), (t, -sympy.pi / 2, sympy.pi / 2))
-         for k in range(3)]
+    m = [
+        sympy.integrate(
+            sympy.sin(t) ** k * sympy.cos(t) ** (d - 3), (t, -sympy.pi / 2, sympy.pi / 2)
+        )
+        for k in range(3)
+    ]
     return [sympy.simplify(mk / m[0]) for mk in m] + [m[0]]
 
 
-@check("T5", EXACT, "law of U: E U = 0, Var U = 1/(d-1), (U+1)/2 ~ Beta((d-2)/2, (d-2)/2), d = 3..8")
+@check(
+    "T5", EXACT, "law of U: E U = 0, Var U = 1/(d-1), (U+1)/2 ~ Beta((d-2)/2, (d-2)/2), d = 3..8"
+)
 def exact_t5(seed: int = 0, claimed_variance=lambda d: sympy.Rational(1, d - 1)) -> Certificate:
     """For d = 3..8, symbolically: E U = 0, Var U = 1/(d-1), and the density of X = (U + 1)/2,
     2 (4 x y)^((d-4)/2) / Z with y = 1 - x, divided by the Beta((d-2)/2, (d-2)/2) density is 1."""
@@ -38,13 +45,20 @@ def exact_t5(seed: int = 0, claimed_variance=lambda d: sympy.Rational(1, d - 1))
         ratio = sympy.simplify(sympy.powsimp(pushed / beta_pdf, force=True))
         good = mean == 0 and sympy.simplify(var - claimed_variance(d)) == 0 and ratio == 1
         ok &= bool(good)
-        rows.append({"d": d, "mean": str(mean), "variance": str(var), "density_ratio_to_beta": str(ratio)})
-    return Certificate(theorem="T5", verdict=Verdict.HOLDS if ok else Verdict.VIOLATED,
-                       claim="E U = 0, Var U = 1/(d-1), (U+1)/2 ~ Beta((d-2)/2, (d-2)/2)",
-                       details={"evidence": rows})
+        rows.append(
+            {"d": d, "mean": str(mean), "variance": str(var), "density_ratio_to_beta": str(ratio)}
+        )
+    return Certificate(
+        theorem="T5",
+        verdict=Verdict.HOLDS if ok else Verdict.VIOLATED,
+        claim="E U = 0, Var U = 1/(d-1), (U+1)/2 ~ Beta((d-2)/2, (d-2)/2)",
+        details={"evidence": rows},
+    )
 
 
-@check("T5", NUMERIC, "affine score in d = 2048, rho = 1, theta = 60 degrees: median |R - 1| ~ 2.6%")
+@check(
+    "T5", NUMERIC, "affine score in d = 2048, rho = 1, theta = 60 degrees: median |R - 1| ~ 2.6%"
+)
 def numeric_t5_affine(seed: int = 0) -> Certificate:
     rng = np.random.default_rng(seed)
     d, theta = 2048, math.radians(60)
@@ -56,6 +70,16 @@ def numeric_t5_affine(seed: int = 0) -> Certificate:
     details = dict(cert.details)
     details["paper_median_abs_R_minus_1"] = 0.026
     details["formula_median_abs_R_minus_1"] = predicted
-    ok = cert.verdict is Verdict.HOLDS and abs(details["median_abs_R_minus_1"] - predicted) < 0.1 * predicted
-    return Certificate(theorem="T5", verdict=Verdict.HOLDS if ok else Verdict.VIOLATED, claim=cert.claim,
-                       margin=cert.margin, tolerance=cert.tolerance, witness=cert.witness, details=details)
+    ok = (
+        cert.verdict is Verdict.HOLDS
+        and abs(details["median_abs_R_minus_1"] - predicted) < 0.1 * predicted
+    )
+    return Certificate(
+        theorem="T5",
+        verdict=Verdict.HOLDS if ok else Verdict.VIOLATED,
+        claim=cert.claim,
+        margin=cert.margin,
+        tolerance=cert.tolerance,
+        witness=cert.witness,
+        details=details,
+    )

@@ -1,5 +1,6 @@
 """T5 on a toy transformer: orthogonal perturbations of a steering vector keep its efficacy as the
 first-order (Beta) law predicts for small rho; where the prediction breaks as rho grows."""
+
 from __future__ import annotations
 
 import functools
@@ -21,8 +22,8 @@ from ..registry import NUMERIC, check
 from ..report import figure
 
 MODEL, LAYER, N_PROMPTS, LENGTH = "tiny-ln", 1, 16, 8
-THETA = math.radians(60)   # angle between v and the planted concept c
-NORM = 2.0                 # |v|
+THETA = math.radians(60)  # angle between v and the planted concept c
+NORM = 2.0  # |v|
 RHOS = (0.05, 0.5, 1.0, 2.0)
 N_SAMPLES = 1000
 
@@ -59,20 +60,44 @@ def t5_certificates(seed: int) -> tuple[Certificate, ...]:
     return tuple(check_t5(score, v, grad, rho, n=N_SAMPLES, seed=seed) for rho in RHOS)
 
 
-@check("T5", NUMERIC, f"{MODEL}, trait channel, layer {LAYER}: Beta law at rho = 0.05; breakdown at 0.5, 1, 2")
+@check(
+    "T5",
+    NUMERIC,
+    f"{MODEL}, trait channel, layer {LAYER}: Beta law at rho = 0.05; breakdown at 0.5, 1, 2",
+)
 def numeric_t5_transformer(seed: int = 0) -> Certificate:
     """holds iff the KS test accepts the first-order law at rho = 0.05; the KS statistics at larger
     rho record where the prediction breaks (they are reported, not required to fail)."""
     certs = t5_certificates(seed)
     small = certs[0]
-    rows = [{"rho": c.details["rho"], "ks_statistic": c.details["ks_statistic"], "ks_pvalue": c.details["ks_pvalue"],
-             "median_abs_R_minus_1": c.details["median_abs_R_minus_1"],
-             "predicted_median_abs_R_minus_1": c.details["predicted_median_abs_R_minus_1"],
-             "mean_R": c.details["mean_R"], "first_order_law_accepted": c.verdict is Verdict.HOLDS} for c in certs]
-    return Certificate(theorem="T5", verdict=small.verdict, claim="first-order Beta law of R at rho = 0.05",
-                       margin=small.margin, tolerance=small.tolerance, witness={"ratios_rho_0.05": small.witness["ratios"]},
-                       details={"model": MODEL, "layer": LAYER, "theta_degrees": 60.0, "d": int(v_dim(seed)),
-                                "slope": small.details["slope"], "by_rho": rows})
+    rows = [
+        {
+            "rho": c.details["rho"],
+            "ks_statistic": c.details["ks_statistic"],
+            "ks_pvalue": c.details["ks_pvalue"],
+            "median_abs_R_minus_1": c.details["median_abs_R_minus_1"],
+            "predicted_median_abs_R_minus_1": c.details["predicted_median_abs_R_minus_1"],
+            "mean_R": c.details["mean_R"],
+            "first_order_law_accepted": c.verdict is Verdict.HOLDS,
+        }
+        for c in certs
+    ]
+    return Certificate(
+        theorem="T5",
+        verdict=small.verdict,
+        claim="first-order Beta law of R at rho = 0.05",
+        margin=small.margin,
+        tolerance=small.tolerance,
+        witness={"ratios_rho_0.05": small.witness["ratios"]},
+        details={
+            "model": MODEL,
+            "layer": LAYER,
+            "theta_degrees": 60.0,
+            "d": int(v_dim(seed)),
+            "slope": small.details["slope"],
+            "by_rho": rows,
+        },
+    )
 
 
 def v_dim(seed: int) -> int:
@@ -95,7 +120,16 @@ def t5_histograms(seed: int, out: Path):
         ax.set_ylabel("density")
         ax.set_title(f"rho = {rho}: KS = {cert.details['ks_statistic']:.3f}")
         ax.legend(fontsize=7)
-    fig.suptitle(f"T5 on {MODEL} (d = {certs[0].details['d']}, theta = 60 deg, layer {LAYER})", fontsize=10, y=1.03)
+    fig.suptitle(
+        f"T5 on {MODEL} (d = {certs[0].details['d']}, theta = 60 deg, layer {LAYER})",
+        fontsize=10,
+        y=1.03,
+    )
     path = _save(fig, out / "t5_efficacy.png")
-    return [(path, "Efficacy ratio R of orthogonal perturbations, measured by running the model, against the "
-                   "first-order Beta law: they agree at rho = 0.05 and part ways at rho = 1.")]
+    return [
+        (
+            path,
+            "Efficacy ratio R of orthogonal perturbations, measured by running the model, against the "
+            "first-order Beta law: they agree at rho = 0.05 and part ways at rho = 1.",
+        )
+    ]

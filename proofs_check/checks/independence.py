@@ -1,6 +1,7 @@
 """Checks of T8 (statistical independence): exact (sympy) rotation invariance of the Gaussian law
 and exact covariance equality of the rotated twin; numeric ICA recovery, the twin re-verified by
 sampling, the n^(-1/2) rate; and the report figure of the Amari index against sample size."""
+
 from __future__ import annotations
 
 import functools
@@ -26,15 +27,20 @@ from ..report import figure
 
 # The embedded T8 defaults: h in R^5 mixes k = 4 sources through A with cond(A) = 5.
 D, K, CONDITION = 5, 4, 5.0
-ONE_GAUSSIAN = ("laplace", "uniform", "bimodal", "gaussian")     # identifiable (exactly one Gaussian)
+ONE_GAUSSIAN = ("laplace", "uniform", "bimodal", "gaussian")  # identifiable (exactly one Gaussian)
 NON_GAUSSIAN = ("laplace", "uniform", "bimodal", "scale_mixture")
-TWO_GAUSSIAN = ("laplace", "uniform", "gaussian", "gaussian")    # not identifiable on the block {2, 3}
-CONTROL = ("laplace", "uniform", "bimodal", "bimodal")           # same R on a non-Gaussian pair
-RATE_SIZES = (250, 16000, 7)                                     # log-spaced n_min, n_max, points
+TWO_GAUSSIAN = (
+    "laplace",
+    "uniform",
+    "gaussian",
+    "gaussian",
+)  # not identifiable on the block {2, 3}
+CONTROL = ("laplace", "uniform", "bimodal", "bimodal")  # same R on a non-Gaussian pair
+RATE_SIZES = (250, 16000, 7)  # log-spaced n_min, n_max, points
 RATE_SEEDS = 5
 FIGURE_SEEDS = 9
 TWIN_ICA_SIZES = (500, 2000, 8000)
-MAX_AMARI = 0.05   # recovery bound at n = 5000; observed Amari about 0.01 (5x margin)
+MAX_AMARI = 0.05  # recovery bound at n = 5000; observed Amari about 0.01 (5x margin)
 
 
 def _verdict(ok: bool) -> Verdict:
@@ -58,8 +64,9 @@ def laplace_block_density(a, b):
     return sympy.exp(-sympy.sqrt(2) * (sympy.Abs(a) + sympy.Abs(b)))
 
 
-PYTHAGOREAN = sympy.Matrix([[sympy.Rational(3, 5), -sympy.Rational(4, 5)],
-                            [sympy.Rational(4, 5), sympy.Rational(3, 5)]])
+PYTHAGOREAN = sympy.Matrix(
+    [[sympy.Rational(3, 5), -sympy.Rational(4, 5)], [sympy.Rational(4, 5), sympy.Rational(3, 5)]]
+)
 
 
 @check("T8", EXACT, "Gaussian density is rotation invariant; a Laplace density is not (sympy)")
@@ -84,15 +91,28 @@ def exact_t8_density(seed: int = 0, block_density=gaussian_block_density) -> Cer
     lap_before = sympy.simplify(laplace_block_density(s1, s2).subs(point))
     lap_after = sympy.simplify(laplace_block_density(Rs[0], Rs[1]).subs(point))
     control_gap = sympy.simplify(lap_after - lap_before)
-    ok = orthogonal.is_zero_matrix and det == 1 and pair_gap == 0 and product_gap == 0 and control_gap != 0
+    ok = (
+        orthogonal.is_zero_matrix
+        and det == 1
+        and pair_gap == 0
+        and product_gap == 0
+        and control_gap != 0
+    )
     return Certificate(
-        theorem="T8", verdict=_verdict(bool(ok)),
+        theorem="T8",
+        verdict=_verdict(bool(ok)),
         claim="exp(-|R s|^2/2) = exp(-|s|^2/2) for every rotation R: the Gaussian block's law is rotation invariant",
-        details={"evidence": {"RtR_minus_I": str(orthogonal.tolist()), "det_R": str(det),
-                              "pair_density_difference": str(pair_gap),
-                              "product_density_difference": str(product_gap),
-                              "laplace_at_(1,0)": str(lap_before), "laplace_rotated_pi/4": str(lap_after),
-                              "laplace_difference": str(control_gap)}},
+        details={
+            "evidence": {
+                "RtR_minus_I": str(orthogonal.tolist()),
+                "det_R": str(det),
+                "pair_density_difference": str(pair_gap),
+                "product_density_difference": str(product_gap),
+                "laplace_at_(1,0)": str(lap_before),
+                "laplace_rotated_pi/4": str(lap_after),
+                "laplace_difference": str(control_gap),
+            }
+        },
     )
 
 
@@ -114,34 +134,61 @@ def exact_t8_covariance(seed: int = 0, block: sympy.Matrix = PYTHAGOREAN) -> Cer
     B = A * R
     orthogonal = (R.T * R - sympy.eye(3)).is_zero_matrix
     cov_gap = A * A.T - B * B.T
-    not_parallel = all(sympy.Matrix.hstack(B[:, i], A[:, j]).rank() == 2 for i in (1, 2) for j in range(3))
+    not_parallel = all(
+        sympy.Matrix.hstack(B[:, i], A[:, j]).rank() == 2 for i in (1, 2) for j in range(3)
+    )
     same_as_library = (not orthogonal) or rotated_twin(A, [False, True, True], block=block)[0] == B
     ok = orthogonal and R.det() == 1 and cov_gap.is_zero_matrix and not_parallel and same_as_library
     return Certificate(
-        theorem="T8", verdict=_verdict(bool(ok)), dim=1, rank=3,
+        theorem="T8",
+        verdict=_verdict(bool(ok)),
+        dim=1,
+        rank=3,
         claim="A A^T = (A R)(A R)^T exactly for a rational rotation R of the Gaussian block, A R != A up to perm/scale",
-        witness={"A": np.array(A, dtype=float), "twin": np.array(B, dtype=float), "R": np.array(R, dtype=float)},
-        details={"evidence": {"A": str(A.tolist()), "R": str(R.tolist()), "twin": str(B.tolist()),
-                              "covariance_difference": str(cov_gap.tolist()),
-                              "gaussian_columns_parallel_to_none": not_parallel}},
+        witness={
+            "A": np.array(A, dtype=float),
+            "twin": np.array(B, dtype=float),
+            "R": np.array(R, dtype=float),
+        },
+        details={
+            "evidence": {
+                "A": str(A.tolist()),
+                "R": str(R.tolist()),
+                "twin": str(B.tolist()),
+                "covariance_difference": str(cov_gap.tolist()),
+                "gaussian_columns_parallel_to_none": not_parallel,
+            }
+        },
     )
 
 
 # ---- numeric -------------------------------------------------------------------------------
 
 
-@check("T8", NUMERIC, "one Gaussian source of 4 (d=5, n=5000): condition holds, A recovered (FastICA)")
+@check(
+    "T8", NUMERIC, "one Gaussian source of 4 (d=5, n=5000): condition holds, A recovered (FastICA)"
+)
 def numeric_t8_recovery(seed: int = 0) -> Certificate:
     data = mix(default_mixing(seed), ONE_GAUSSIAN, 5000, seed=seed + 1)
     return check_t8(data.H, A=data.A, seed=seed, max_amari=MAX_AMARI)
 
 
-@check("T8", NUMERIC, "two Gaussian sources: rotated twin re-verified by sampling, block stays unrecovered")
+@check(
+    "T8",
+    NUMERIC,
+    "two Gaussian sources: rotated twin re-verified by sampling, block stays unrecovered",
+)
 def numeric_t8_twin(seed: int = 0) -> Certificate:
     A = default_mixing(seed)
-    return check_t8_twin(A, gaussian_mask(TWO_GAUSSIAN), source_sampler(TWO_GAUSSIAN), n_samples=4000,
-                         control_sample_sources=source_sampler(CONTROL), seed=seed,
-                         ica_sizes=np.array(TWIN_ICA_SIZES))
+    return check_t8_twin(
+        A,
+        gaussian_mask(TWO_GAUSSIAN),
+        source_sampler(TWO_GAUSSIAN),
+        n_samples=4000,
+        control_sample_sources=source_sampler(CONTROL),
+        seed=seed,
+        ica_sizes=np.array(TWIN_ICA_SIZES),
+    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -152,8 +199,9 @@ def _rate_sizes() -> np.ndarray:
 @check("T8", NUMERIC, "non-Gaussian sources: Amari index falls as n^(-1/2) (n = 250..16000)")
 def numeric_t8_rate(seed: int = 0) -> Certificate:
     A = default_mixing(seed)
-    return check_t8_rate(A, mixture_sampler(A, NON_GAUSSIAN), _rate_sizes(),
-                         seeds=range(seed, seed + RATE_SEEDS))
+    return check_t8_rate(
+        A, mixture_sampler(A, NON_GAUSSIAN), _rate_sizes(), seeds=range(seed, seed + RATE_SEEDS)
+    )
 
 
 # ---- figure --------------------------------------------------------------------------------
@@ -174,21 +222,37 @@ def t8_amari_figure(seed: int, out: Path):
     fig, ax = plt.subplots(figsize=(5.8, 4.6))
     n = ng.n.astype(float)
     ax.loglog(n, ng.median, "o", color="C0", label="4 non-Gaussian sources (full A)")
-    ax.loglog(n, np.exp(ng.intercept) * n ** ng.slope, "-", color="C0",
-              label=f"fit: slope {ng.slope:.2f} (theory -1/2)")
-    ax.loglog(n, gauss_block.median, "s-", color="C3",
-              label=f"2 Gaussian + 2 non-Gaussian: Gaussian block (slope {gauss_block.slope:.2f})")
-    ax.loglog(n, other_block.median, "^--", color="C2",
-              label=f"same mixture: non-Gaussian block (slope {other_block.slope:.2f})")
+    ax.loglog(
+        n,
+        np.exp(ng.intercept) * n**ng.slope,
+        "-",
+        color="C0",
+        label=f"fit: slope {ng.slope:.2f} (theory -1/2)",
+    )
+    ax.loglog(
+        n,
+        gauss_block.median,
+        "s-",
+        color="C3",
+        label=f"2 Gaussian + 2 non-Gaussian: Gaussian block (slope {gauss_block.slope:.2f})",
+    )
+    ax.loglog(
+        n,
+        other_block.median,
+        "^--",
+        color="C2",
+        label=f"same mixture: non-Gaussian block (slope {other_block.slope:.2f})",
+    )
     ax.set_xlabel("sample size n")
     ax.set_ylabel(f"Amari index (median of {FIGURE_SEEDS} seeds)")
     ax.set_title("T8: ICA recovers A iff at most one source is Gaussian")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1)
     path = _save(fig, out / "t8_amari.png")
-    caption = (f"FastICA's Amari index against n (log-log, d = {D}, k = {K}). Non-Gaussian sources: it falls "
-               f"with fitted slope {ng.slope:.2f}, close to the n^(-1/2) rate. With two Gaussian sources the "
-               f"Gaussian block stays near {np.median(gauss_block.median):.2f} at every n (slope "
-               f"{gauss_block.slope:.2f}): any rotation of it fits the data equally well, while the "
-               f"non-Gaussian block of the same mixture is still recovered.")
+    caption = (
+        f"FastICA's Amari index against n (log-log, d = {D}, k = {K}). Non-Gaussian sources: it falls "
+        f"with fitted slope {ng.slope:.2f}, close to the n^(-1/2) rate. With two Gaussian sources the "
+        f"Gaussian block stays near {np.median(gauss_block.median):.2f} at every n (slope "
+        f"{gauss_block.slope:.2f}): any rotation of it fits the data equally well, while the "
+        f"non-Gaussian block of the same mixture is still recovered."
+    )
     return [(path, caption)]
-

@@ -3,6 +3,7 @@
 Each returns a certificate whose ``details['evidence']`` holds the simplified expressions or exact
 matrices that the verdict rests on; an exact verdict is a proof for that instance.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,16 @@ def _verdict(ok: bool) -> Verdict:
 def random_rational_matrix(rng: np.random.Generator, m: int, d: int, rank: int) -> sympy.Matrix:
     """An m x d integer matrix of exact rank ``rank`` (product of integer factors, rank re-checked)."""
     while True:
-        A = sympy.Matrix(rng.integers(-3, 4, size=(m, rank)).tolist()) if rank else sympy.zeros(m, 0)
-        B = sympy.Matrix(rng.integers(-3, 4, size=(rank, d)).tolist()) if rank else sympy.zeros(0, d)
+        A = (
+            sympy.Matrix(rng.integers(-3, 4, size=(m, rank)).tolist())
+            if rank
+            else sympy.zeros(m, 0)
+        )
+        B = (
+            sympy.Matrix(rng.integers(-3, 4, size=(rank, d)).tolist())
+            if rank
+            else sympy.zeros(0, d)
+        )
         L = A * B if rank else sympy.zeros(m, d)
         if L.rank() == rank:
             return L
@@ -51,8 +60,11 @@ def exact_t1(seed: int = 0, class_fn=equivalence_class) -> Certificate:
             ok &= bool(kernel_ok and same_readout and row_space and agree)
             cases.append({"d": d, "rank": r, "point": str(list(cls.point)), "dim": cls.dim})
     return Certificate(
-        theorem="T1", verdict=_verdict(ok), claim="exact class v + ker L of rational L, all ranks, d <= 4",
-        margin=worst, details={"evidence": cases, "max_float_vs_exact_gap": worst, "cases": len(cases)},
+        theorem="T1",
+        verdict=_verdict(ok),
+        claim="exact class v + ker L of rational L, all ranks, d <= 4",
+        margin=worst,
+        details={"evidence": cases, "max_float_vs_exact_gap": worst, "cases": len(cases)},
     )
 
 
@@ -84,10 +96,17 @@ def exact_t1a(seed: int = 0, coefficient=_twin_coefficient) -> Certificate:
     inst = (L * (tw - vr)).is_zero_matrix and (tw.T * vr)[0, 0] == 0
     ok = inner == 0 and norm_gap == 0 and inst
     return Certificate(
-        theorem="T1a", verdict=_verdict(ok), claim="<v_perp, v> = 0 and |v_perp| = |v||v_id|/|k| identically",
+        theorem="T1a",
+        verdict=_verdict(ok),
+        claim="<v_perp, v> = 0 and |v_perp| = |v||v_id|/|k| identically",
         witness={"v": np.array(vr, dtype=float).ravel(), "twin": np.array(tw, dtype=float).ravel()},
-        details={"evidence": {"inner_product": str(inner), "norm_identity_residual": str(norm_gap),
-                              "rational_twin": str(list(tw))}},
+        details={
+            "evidence": {
+                "inner_product": str(inner),
+                "norm_identity_residual": str(norm_gap),
+                "rational_twin": str(list(tw)),
+            }
+        },
     )
 
 
@@ -103,7 +122,10 @@ def exact_t1b(seed: int = 0, infimum=_t1b_infimum) -> Certificate:
     computed from the vectors, has derivative -|p|^2 (|k| + s) / (|v| (|p|^2 + s^2)^(3/2)) < 0 for
     s >= 0 and tends to the infimum as s -> oo."""
     a, b, s = sympy.symbols("a b s", positive=True)
-    p, k = sympy.Matrix([a, 0]), sympy.Matrix([0, b])  # general position up to a rotation of span(p, k)
+    p, k = (
+        sympy.Matrix([a, 0]),
+        sympy.Matrix([0, b]),
+    )  # general position up to a rotation of span(p, k)
     v = p + k
     w = p - s * k / sympy.sqrt(_sq(k))
     cos = (w.T * v)[0, 0] / (sympy.sqrt(_sq(w)) * sympy.sqrt(_sq(v)))
@@ -122,10 +144,16 @@ def exact_t1b(seed: int = 0, infimum=_t1b_infimum) -> Certificate:
     v3 = sympy.Matrix([a, b, 0])
     S = sympy.sqrt(_sq(member))
     cos_member = (member.T * v3)[0, 0] / (S * sympy.sqrt(_sq(v3)))
-    gap_identity = sympy.simplify(cos_member - infimum(p, k)
-                                  - (a**2 + b * (al + S)) / (sympy.sqrt(_sq(v3)) * S)) == 0
+    gap_identity = (
+        sympy.simplify(
+            cos_member - infimum(p, k) - (a**2 + b * (al + S)) / (sympy.sqrt(_sq(v3)) * S)
+        )
+        == 0
+    )
     square_gap = sympy.simplify(S**2 - al**2 - (a**2 + be**2)) == 0
-    positive = bool(sympy.ask(sympy.Q.positive(a**2 + be**2), sympy.Q.positive(a) & sympy.Q.real(be)))
+    positive = bool(
+        sympy.ask(sympy.Q.positive(a**2 + be**2), sympy.Q.positive(a) & sympy.Q.real(be))
+    )
     lower_ok = gap_identity and square_gap and positive
     L = sympy.Matrix([[1, 1, 0]])
     vr = sympy.Matrix([1, 0, 1])
@@ -134,10 +162,18 @@ def exact_t1b(seed: int = 0, infimum=_t1b_infimum) -> Certificate:
     inst = sympy.simplify(lo + sympy.sqrt(3) / 2) == 0 and hi == 1 and attained is False
     ok = bool(deriv_ok and limit_ok and inst and lower_ok)
     return Certificate(
-        theorem="T1b", verdict=_verdict(ok),
+        theorem="T1b",
+        verdict=_verdict(ok),
         claim="cosine falls strictly along v_id - s k/|k| to -|k|/|v|, and no member goes below it",
-        details={"evidence": {"derivative": str(deriv), "limit": str(limit), "instance_inf": str(lo),
-                              "member_gap_identity": gap_identity, "S^2 - alpha^2 = a^2 + beta^2": square_gap}},
+        details={
+            "evidence": {
+                "derivative": str(deriv),
+                "limit": str(limit),
+                "instance_inf": str(lo),
+                "member_gap_identity": gap_identity,
+                "S^2 - alpha^2 = a^2 + beta^2": square_gap,
+            }
+        },
     )
 
 
@@ -151,21 +187,34 @@ def exact_t2c(seed: int = 0, normaliser=_softmax) -> Certificate:
     the exact class dimension for a W with 1 in its range and one without."""
     z = sympy.symbols("z1:4", real=True)
     c = sympy.Symbol("c", real=True)
-    diffs = [sympy.simplify(a - b) for a, b in zip(normaliser([x + c for x in z]), normaliser(list(z)))]
+    diffs = [
+        sympy.simplify(a - b) for a, b in zip(normaliser([x + c for x in z]), normaliser(list(z)))
+    ]
     from theory.softmax_shift import ones_in_range, probs_class
 
     cases = []
     ok = all(dd == 0 for dd in diffs)
-    for W in (sympy.Matrix([[1, 0, 0, 1], [1, 1, 0, 0], [1, 0, 1, 0]]),      # 1 = first column: in range
-              sympy.Matrix([[1, 0, 0, 0], [0, 1, 0, 0], [-1, -1, 0, 0]])):   # rows sum to 0: 1 not in range
+    for W in (
+        sympy.Matrix([[1, 0, 0, 1], [1, 1, 0, 0], [1, 0, 1, 0]]),  # 1 = first column: in range
+        sympy.Matrix([[1, 0, 0, 0], [0, 1, 0, 0], [-1, -1, 0, 0]]),
+    ):  # rows sum to 0: 1 not in range
         v = sympy.Matrix([1, 2, 3, 4])
         cls = probs_class(W, v)
         in_range, _ = ones_in_range(W)
         predicted = W.cols - W.rank() + int(in_range)
         ok &= cls.dim == predicted
-        cases.append({"W": str(W.tolist()), "ones_in_range": in_range, "dim": cls.dim, "predicted": predicted})
+        cases.append(
+            {
+                "W": str(W.tolist()),
+                "ones_in_range": in_range,
+                "dim": cls.dim,
+                "predicted": predicted,
+            }
+        )
     return Certificate(
-        theorem="T2c", verdict=_verdict(ok), claim="softmax(z + c1) = softmax(z); dim = d - rank W + [1 in range W]",
+        theorem="T2c",
+        verdict=_verdict(ok),
+        claim="softmax(z + c1) = softmax(z); dim = d - rank W + [1 in range W]",
         details={"evidence": {"softmax_differences": [str(x) for x in diffs], "cases": cases}},
     )
 
@@ -186,9 +235,21 @@ def exact_t4(seed: int = 0, move_bias: bool = True) -> Certificate:
         new = H * (w + u) + sympy.ones(H.rows, 1) * (b - (mean * u)[0, 0] * int(move_bias))
         diffs.append((new - (H * w + sympy.ones(H.rows, 1) * b)).applyfunc(sympy.simplify))
     cov_rank = (Hc.T * Hc).rank()
-    ok = all(dd.is_zero_matrix for dd in diffs) and len(kernel) == H.cols - cov_rank and cls.dim == len(kernel)
+    ok = (
+        all(dd.is_zero_matrix for dd in diffs)
+        and len(kernel) == H.cols - cov_rank
+        and cls.dim == len(kernel)
+    )
     return Certificate(
-        theorem="T4", verdict=_verdict(ok), claim="scores unchanged across w + ker(H_c); dim = d - rank Cov(H)",
-        dim=len(kernel), rank=cov_rank,
-        details={"evidence": {"kernel": [str(list(u)) for u in kernel], "score_changes": [str(list(dd)) for dd in diffs]}},
+        theorem="T4",
+        verdict=_verdict(ok),
+        claim="scores unchanged across w + ker(H_c); dim = d - rank Cov(H)",
+        dim=len(kernel),
+        rank=cov_rank,
+        details={
+            "evidence": {
+                "kernel": [str(list(u)) for u in kernel],
+                "score_changes": [str(list(dd)) for dd in diffs],
+            }
+        },
     )

@@ -1,6 +1,7 @@
 """Numeric checks of T1, T1a, T1b, T2c, T4 on the synthetic linear models (seeded, float64).
 
 Every witness is re-run through the model's own behaviour map."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -78,15 +79,30 @@ def t1_spectrum(seed: int, out: Path):
     cls = equivalence_class(m.W, steering_vector(m, seed))
     dec = cls.decision
     s = np.concatenate([dec.singular_values, np.zeros(m.d - dec.n)])
-    path = spectrum_figure(s, dec.tolerance, dec.band_top, out / "t1_spectrum.png",
-                           f"T1: readout spectrum, rank {cls.rank} of d = {m.d}")
-    return [(path, f"Singular values of the default linear readout W (d = {m.d}): {cls.rank} lie far above "
-                   f"the band, {cls.dim} are zero, so the class of every v is an affine subspace of dimension {cls.dim}.")]
+    path = spectrum_figure(
+        s,
+        dec.tolerance,
+        dec.band_top,
+        out / "t1_spectrum.png",
+        f"T1: readout spectrum, rank {cls.rank} of d = {m.d}",
+    )
+    return [
+        (
+            path,
+            f"Singular values of the default linear readout W (d = {m.d}): {cls.rank} lie far above "
+            f"the band, {cls.dim} are zero, so the class of every v is an affine subspace of dimension {cls.dim}.",
+        )
+    ]
 
 
 @figure("T1b")
 def t1b_ray(seed: int, out: Path):
     m = default_model(seed)
     path = cosine_ray_figure(m.W, steering_vector(m, seed), out / "t1b_cosine_ray.png")
-    return [(path, "Cosine to v along the ray v_id - s k/|k| inside the class: it falls strictly towards "
-                   "-|k|/|v| and never reaches it.")]
+    return [
+        (
+            path,
+            "Cosine to v along the ray v_id - s k/|k| inside the class: it falls strictly towards "
+            "-|k|/|v| and never reaches it.",
+        )
+    ]

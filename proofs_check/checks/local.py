@@ -6,6 +6,7 @@ tokens) with ``v = steering_vector(model, seed)`` (2 c + 0.5 g: the planted conc
 direction). Witnesses are re-run through the model: jvp along the null basis, finite differences for
 the slopes, and ``forward`` with a ``Steering`` for the twin.
 """
+
 from __future__ import annotations
 
 import functools
@@ -17,8 +18,16 @@ import sympy
 from synthetic.local_problems import behaviour_verifier, zoo_local
 from theory.certificate import Certificate, Verdict
 from theory.jacobian import CHANNELS, EngineOptions, local_spectrum
-from theory.local import (behaviour_changes, check_t3b, check_t3c, exact_symmetries, fitted_slope,
-                          first_order_directions, spectrum_certificate, twin_search)
+from theory.local import (
+    behaviour_changes,
+    check_t3b,
+    check_t3c,
+    exact_symmetries,
+    first_order_directions,
+    fitted_slope,
+    spectrum_certificate,
+    twin_search,
+)
 
 from ..registry import EXACT, NUMERIC, check
 from ..report import figure
@@ -46,18 +55,23 @@ def _spectrum(name: str, seed: int, channel: str):
 def _spectrum_check(name: str, channel: str):
     def run(seed: int = 0) -> Certificate:
         _, _, problem, v = _setup(name, seed)
-        return spectrum_certificate(problem, v, channel, seed=seed, spectrum=_spectrum(name, seed, channel),
-                                    options=OPTIONS)
+        return spectrum_certificate(
+            problem, v, channel, seed=seed, spectrum=_spectrum(name, seed, channel), options=OPTIONS
+        )
+
     run.__name__ = f"t3_spectrum_{name.replace('-', '_')}_{channel}"
-    run.__doc__ = (f"T3(a) on {name}, layer {LAYER}, {channel} channel: certified rank from the square-root "
-                   "factor, constant at two nearby points, null basis re-run by jvp; symmetries reported.")
+    run.__doc__ = (
+        f"T3(a) on {name}, layer {LAYER}, {channel} channel: certified rank from the square-root "
+        "factor, constant at two nearby points, null basis re-run by jvp; symmetries reported."
+    )
     return run
 
 
 for _name in ("tiny-ln", "tiny-rms"):
     for _channel in CHANNELS:
-        check("T3", NUMERIC, f"{_name} layer {LAYER}, {_channel} channel: spectrum, rank, null space")(
-            _spectrum_check(_name, _channel))
+        check(
+            "T3", NUMERIC, f"{_name} layer {LAYER}, {_channel} channel: spectrum, rank, null space"
+        )(_spectrum_check(_name, _channel))
 
 
 @check("T3", NUMERIC, "T3(b) tiny-ln, trait channel, N = 8 prompts x |A| = 2 strengths: rank <= 16")
@@ -66,44 +80,85 @@ def t3b_tiny_ln(seed: int = 0) -> Certificate:
     return check_t3b(problem, v, options=OPTIONS)
 
 
-@check("T3", NUMERIC, "T3(b) tiny-rms, trait channel, N = 8 prompts x |A| = 2 strengths: rank <= 16")
+@check(
+    "T3", NUMERIC, "T3(b) tiny-rms, trait channel, N = 8 prompts x |A| = 2 strengths: rank <= 16"
+)
 def t3b_tiny_rms(seed: int = 0) -> Certificate:
     _, _, problem, v = _setup("tiny-rms", seed, (1.0, 2.0))
     return check_t3b(problem, v, options=OPTIONS)
 
 
-@check("T3", NUMERIC, "T3(c) tiny-ln, trait channel: slopes 2 (null) and 1 (row), KL = (eps^2/2) u^T F u")
+@check(
+    "T3",
+    NUMERIC,
+    "T3(c) tiny-ln, trait channel: slopes 2 (null) and 1 (row), KL = (eps^2/2) u^T F u",
+)
 def t3c_tiny_ln(seed: int = 0) -> Certificate:
     _, _, problem, v = _setup("tiny-ln", seed)
     return check_t3c(problem, v, "trait", seed=seed, options=OPTIONS)
 
 
-@check("T3", NUMERIC, "T3(c) tiny-rms, trait channel: slopes 2 (null) and 1 (row), KL = (eps^2/2) u^T F u")
+@check(
+    "T3",
+    NUMERIC,
+    "T3(c) tiny-rms, trait channel: slopes 2 (null) and 1 (row), KL = (eps^2/2) u^T F u",
+)
 def t3c_tiny_rms(seed: int = 0) -> Certificate:
     _, _, problem, v = _setup("tiny-rms", seed)
     return check_t3c(problem, v, "trait", seed=seed, options=OPTIONS)
 
 
-@check("T3", NUMERIC, "twin on tiny-ln, trait channel: level-set walk to cos <= 0.05, re-run through forward")
+@check(
+    "T3",
+    NUMERIC,
+    "twin on tiny-ln, trait channel: level-set walk to cos <= 0.05, re-run through forward",
+)
 def t3_twin_tiny_ln(seed: int = 0) -> Certificate:
     model, prompts, problem, v = _setup("tiny-ln", seed)
-    cert = twin_search(problem, v, "trait", target_cosine=0.05,
-                       verify=behaviour_verifier(model, problem, prompts, "trait"), options=OPTIONS)
+    cert = twin_search(
+        problem,
+        v,
+        "trait",
+        target_cosine=0.05,
+        verify=behaviour_verifier(model, problem, prompts, "trait"),
+        options=OPTIONS,
+    )
     if cert.verdict is Verdict.HOLDS and not cert.details["reached_target"]:
-        return Certificate(**{**_fields(cert), "verdict": Verdict.UNDECIDED,
-                              "details": {**cert.details, "reason": "walk stopped above the target cosine"}})
+        return Certificate(
+            **{
+                **_fields(cert),
+                "verdict": Verdict.UNDECIDED,
+                "details": {**cert.details, "reason": "walk stopped above the target cosine"},
+            }
+        )
     return cert
 
 
 def _fields(cert: Certificate) -> dict:
-    return {k: getattr(cert, k) for k in ("theorem", "verdict", "claim", "dim", "rank", "margin", "tolerance",
-                                          "witness", "details")}
+    return {
+        k: getattr(cert, k)
+        for k in (
+            "theorem",
+            "verdict",
+            "claim",
+            "dim",
+            "rank",
+            "margin",
+            "tolerance",
+            "witness",
+            "details",
+        )
+    }
 
 
 # ---- exact: the second-order KL identity -------------------------------------------------------
 
 
-@check("T3", EXACT, "KL(p_v || p_{v+eps u}) = (eps^2/2) u^T F u + O(eps^3) for softmax(W v), V = 3, d = 2")
+@check(
+    "T3",
+    EXACT,
+    "KL(p_v || p_{v+eps u}) = (eps^2/2) u^T F u + O(eps^3) for softmax(W v), V = 3, d = 2",
+)
 def exact_t3_kl(seed: int = 0, claimed_coefficient=sympy.Rational(1, 2)) -> Certificate:
     """Symbolic v, u in R^2, W = [[1,0],[0,1],[1,-1]], z = W v. With q = softmax(z + eps W u),
     log p_i - log q_i = -eps (Wu)_i + log sum_j p_j exp(eps (Wu)_j) (checked by simplify); the sympy
@@ -116,8 +171,13 @@ def exact_t3_kl(seed: int = 0, claimed_coefficient=sympy.Rational(1, 2)) -> Cert
     Z = sum(sympy.exp(zi) for zi in z)
     p = [sympy.exp(zi) / Z for zi in z]
     V = len(p)
-    kl = -eps * sum(p[i] * dz[i] for i in range(V)) + sympy.log(sum(p[j] * sympy.exp(eps * dz[j]) for j in range(V)))
-    logq = [z[i] + eps * dz[i] - sympy.log(sum(sympy.exp(z[j] + eps * dz[j]) for j in range(V))) for i in range(V)]
+    kl = -eps * sum(p[i] * dz[i] for i in range(V)) + sympy.log(
+        sum(p[j] * sympy.exp(eps * dz[j]) for j in range(V))
+    )
+    logq = [
+        z[i] + eps * dz[i] - sympy.log(sum(sympy.exp(z[j] + eps * dz[j]) for j in range(V)))
+        for i in range(V)
+    ]
     direct = sum(p[i] * (z[i] - sympy.log(Z) - logq[i]) for i in range(V))
     rewrite_gap = sympy.simplify(sympy.expand_log(direct - kl, force=True))
     series = sympy.series(kl, eps, 0, 3).removeO()
@@ -127,11 +187,19 @@ def exact_t3_kl(seed: int = 0, claimed_coefficient=sympy.Rational(1, 2)) -> Cert
     c2_gap = sympy.simplify(series.coeff(eps, 2) - claimed_coefficient * uFu)
     ok = rewrite_gap == 0 and c0 == 0 and c1 == 0 and c2_gap == 0
     return Certificate(
-        theorem="T3", verdict=Verdict.HOLDS if ok else Verdict.VIOLATED,
+        theorem="T3",
+        verdict=Verdict.HOLDS if ok else Verdict.VIOLATED,
         claim="KL(p_v || p_{v+eps u}) = (eps^2/2) u^T F u + O(eps^3), F = W^T (diag p - p p^T) W",
-        details={"evidence": {"W": str(W.tolist()), "rewrite_gap": str(rewrite_gap), "eps0": str(c0),
-                              "eps1": str(c1), "eps2_minus_half_uFu": str(c2_gap),
-                              "eps2": str(sympy.simplify(series.coeff(eps, 2)))}},
+        details={
+            "evidence": {
+                "W": str(W.tolist()),
+                "rewrite_gap": str(rewrite_gap),
+                "eps0": str(c0),
+                "eps1": str(c1),
+                "eps2_minus_half_uFu": str(c2_gap),
+                "eps2": str(sympy.simplify(series.coeff(eps, 2))),
+            }
+        },
     )
 
 
@@ -139,8 +207,10 @@ def exact_t3_kl(seed: int = 0, claimed_coefficient=sympy.Rational(1, 2)) -> Cert
 
 
 def _plt():
-    from .. import figures  # noqa: F401  (Agg backend and the report's rcParams)
     import matplotlib.pyplot as plt
+
+    from .. import figures  # noqa: F401  (Agg backend and the report's rcParams)
+
     return plt
 
 
@@ -162,12 +232,27 @@ def t3_spectra(seed: int, out: Path):
             spec = _spectrum(name, seed, channel)
             s = spec.singular_values / spec.singular_values[0]
             idx = np.arange(1, s.size + 1)
-            ax.semilogy(idx, np.maximum(s, floor), "o-", ms=3, color=f"C{i}",
-                        label=f"{channel}: rank {spec.rank}, null {spec.null_dim}")
-            ax.axhline(spec.decision.tolerance / spec.singular_values[0], color=f"C{i}", ls="--", lw=0.8)
+            ax.semilogy(
+                idx,
+                np.maximum(s, floor),
+                "o-",
+                ms=3,
+                color=f"C{i}",
+                label=f"{channel}: rank {spec.rank}, null {spec.null_dim}",
+            )
+            ax.axhline(
+                spec.decision.tolerance / spec.singular_values[0], color=f"C{i}", ls="--", lw=0.8
+            )
             parts.append(f"{channel} {spec.null_dim}")
         ax.axhline(floor, color="0.5", ls=":", lw=0.8)
-        ax.plot([], [], color="0.3", ls="--", lw=0.8, label=r"tolerance $\tau/\sigma_1$ (channel colour)")
+        ax.plot(
+            [],
+            [],
+            color="0.3",
+            ls="--",
+            lw=0.8,
+            label=r"tolerance $\tau/\sigma_1$ (channel colour)",
+        )
         ax.plot([], [], color="0.5", ls=":", lw=0.8, label="exact zeros drawn here")
         ax.set_title(f"{name}, layer {LAYER}", fontsize=10)
         ax.set_xlabel("index i")
@@ -178,12 +263,19 @@ def t3_spectra(seed: int, out: Path):
     fig.subplots_adjust(top=0.86)
     path = _save(fig, out / "t3_spectra.png")
     ln = _spectrum("tiny-ln", seed, "logits")
-    return [(path, "Singular values (relative to the largest) of the logits, probs (Fisher square root) and "
-                   f"trait Jacobians at layer {LAYER}, d = {ln.d}, {N_PROMPTS} prompts; dashed lines are the rank "
-                   "tolerances (logits and probs share one: their Jacobians have the same number of rows); "
-                   "exact zeros are drawn on the dotted line. " + "; ".join(notes) + ". The LayerNorm model's logits and probs spectra end in one "
-                   "zero (the all-ones direction, T2a) that the RMSNorm model does not have; the trait channel has "
-                   f"at most N|A| = {N_PROMPTS} nonzero values in both (T3b).")]
+    return [
+        (
+            path,
+            "Singular values (relative to the largest) of the logits, probs (Fisher square root) and "
+            f"trait Jacobians at layer {LAYER}, d = {ln.d}, {N_PROMPTS} prompts; dashed lines are the rank "
+            "tolerances (logits and probs share one: their Jacobians have the same number of rows); "
+            "exact zeros are drawn on the dotted line. "
+            + "; ".join(notes)
+            + ". The LayerNorm model's logits and probs spectra end in one "
+            "zero (the all-ones direction, T2a) that the RMSNorm model does not have; the trait channel has "
+            f"at most N|A| = {N_PROMPTS} nonzero values in both (T3b).",
+        )
+    ]
 
 
 @figure("T3")
@@ -207,6 +299,11 @@ def t3_first_order(seed: int, out: Path):
     ax.set_title("T3(c): null directions are invisible to first order")
     ax.legend(fontsize=8)
     path = _save(fig, out / "t3_first_order.png")
-    return [(path, f"tiny-ln, layer {LAYER}, trait channel: the behaviour change along a null direction of J "
-                   f"grows like eps^2 (fitted slope {s_null:.3f}), along the top row direction like eps "
-                   f"(fitted slope {s_out:.3f}); thin lines have slopes exactly 2 and 1.")]
+    return [
+        (
+            path,
+            f"tiny-ln, layer {LAYER}, trait channel: the behaviour change along a null direction of J "
+            f"grows like eps^2 (fitted slope {s_null:.3f}), along the top row direction like eps "
+            f"(fitted slope {s_out:.3f}); thin lines have slopes exactly 2 and 1.",
+        )
+    ]
