@@ -125,11 +125,12 @@ def check(theorem: str, kind: str, name: str):
 
 
 def load_all() -> list[Check]:
-    """Import every module of ``proofs_check.checks`` and return the checks in theorem order."""
-    from . import checks
+    """Import every module of ``proofs_check.checks`` and ``proofs_check.figures``; return the checks in theorem order."""
+    from . import checks, figures
 
-    for info in pkgutil.iter_modules(checks.__path__):
-        importlib.import_module(f"{checks.__name__}.{info.name}")
+    for package in (checks, figures):
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{info.name}")
     order = list(THEOREMS)
     return sorted(CHECKS, key=lambda c: (order.index(c.theorem), c.kind != EXACT))
 

@@ -4,28 +4,13 @@ summary, figures), ``report.json`` (the certificates) and PNG figures. Same seed
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from .figures import FIGURE_MAKERS, FigureMaker, figure  # noqa: F401  (re-exported)
 from .registry import THEOREMS
 from .suite import SuiteRow, format_margin
-
-# theorem id -> functions (seed, out_dir) -> list of (png path, caption)
-FigureMaker = Callable[[int, Path], list[tuple[Path, str]]]
-FIGURE_MAKERS: dict[str, list[FigureMaker]] = {}
-
-
-def figure(theorem: str):
-    def decorate(fn: FigureMaker) -> FigureMaker:
-        FIGURE_MAKERS.setdefault(theorem, [])
-        if fn not in FIGURE_MAKERS[theorem]:
-            FIGURE_MAKERS[theorem].append(fn)
-        return fn
-
-    return decorate
-
 
 def report_json(rows: list[SuiteRow], seed: int) -> dict:
     return {

@@ -1,9 +1,11 @@
 """The one result type: a certificate that a theorem's claim holds, fails, or cannot be decided here.
 
 A certificate carries the theorem id, the verdict, the class dimension and the rank it rests on, the
-margin (singular-value gap or residual) and tolerance of the decision, a witness anyone can re-check
-by running the model on it, and JSON-safe details. ``to_json``/``from_json`` round-trip exactly:
-floats are written with ``repr`` precision, arrays as nested lists, non-finite floats as strings.
+margin of the decision (one orientation for every check, see ``Certificate``), its tolerance, a
+witness anyone can re-check by running the model on it, the typed evidence the CLI and report print
+(ambient dimension, spectrum, re-run residual, cosine, subject), and JSON-safe extra details.
+``to_json``/``from_json`` round-trip exactly: floats are written with ``repr`` precision, arrays as
+nested lists, and every non-finite float, wherever it sits, as ``{"__float__": "Infinity"}``.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ import dataclasses
 import enum
 import json
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
 
-class Verdict(str, enum.Enum):
+class Verdict(str, enum.Enum):  # noqa: UP042  (str mixin keeps `verdict == "holds"` working)
     """Outcome of a check: the claim holds, is violated (a counterexample exists), or is undecided."""
 
     HOLDS = "holds"
@@ -26,19 +28,23 @@ class Verdict(str, enum.Enum):
     UNDECIDED = "undecided"
 
 
+class CosineRange(NamedTuple):
+    """T1b: cosines to v over the class fill (inf, sup], or [inf, sup] when ``inf_attained``."""
+
+    inf: float
+    sup: float
+    inf_attained: bool
+
+
 _NONFINITE = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
+_FLOAT_TAG = "__float__"
 
 
-def _encode_float(x: float) -> float | str:
+def _tag_float(x: float) -> Any:
+    """A finite float as itself; a non-finite one as ``{"__float__": "Infinity" | "-Infinity" | "NaN"}``."""
     if math.isfinite(x):
         return float(x)
-    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
-
-
-def _decode_float(x: Any) -> float | None:
-    if x is None:
-        return None
-    return _NONFINITE[x] if isinstance(x, str) else float(x)
+    return {_FLOAT_TAG: "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")}
 
 
 def plain(obj: Any) -> Any:
@@ -46,28 +52,26 @@ def plain(obj: Any) -> Any:
     (non-finite floats stay floats; ``to_jsonable`` encodes them)."""
     if isinstance(obj, enum.Enum):
         return obj.value
-    if (
-        isinstance(obj, np.ndarray)
-        or hasattr(obj, "__array__")
-        and not isinstance(obj, (str, bytes))
-    ):
+    if isinstance(obj, (str, bytes)):
+        return obj if isinstance(obj, str) else obj.decode()
+    if isinstance(obj, np.ndarray) or hasattr(obj, "__array__"):
         return plain(np.asarray(obj).tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
     if isinstance(obj, (np.floating, float)):
         return float(obj)
-    if isinstance(obj, (np.integer,)):
+    if isinstance(obj, np.integer):
         return int(obj)
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
     if isinstance(obj, Mapping):
         return {str(k): plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [plain(v) for v in obj]
-    if obj is None or isinstance(obj, (bool, int, str)):
+    if obj is None or isinstance(obj, int):
         return obj
     raise TypeError(f"cannot serialise {type(obj).__name__} in a certificate")
 
 
-def _map_floats(obj: Any, f) -> Any:
+def _map_floats(obj: Any, f: Callable[[float], Any]) -> Any:
     """Apply f to every float of plain data (dicts, lists, scalars)."""
     if isinstance(obj, dict):
         return {k: _map_floats(v, f) for k, v in obj.items()}
@@ -77,32 +81,64 @@ def _map_floats(obj: Any, f) -> Any:
 
 
 def to_jsonable(obj: Any) -> Any:
-    """JSON-safe data (arrays -> nested lists, non-finite floats -> "Infinity"/"-Infinity"/"NaN")."""
-    return _map_floats(plain(obj), _encode_float)
+    """JSON-safe data: arrays -> nested lists, non-finite floats -> ``{"__float__": ...}``."""
+    return _map_floats(plain(obj), _tag_float)
+
+
+def from_jsonable(obj: Any) -> Any:
+    """Inverse of ``to_jsonable`` for the floats: ``{"__float__": "Infinity"}`` -> inf."""
+    if isinstance(obj, dict):
+        if set(obj) == {_FLOAT_TAG}:
+            return _NONFINITE[obj[_FLOAT_TAG]]
+        return {k: from_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [from_jsonable(v) for v in obj]
+    return obj
+
+
+def _frozen_array(value: Any) -> np.ndarray:
+    arr = np.array(value, dtype=np.float64)  # a copy, so the certificate cannot change later
+    arr.setflags(write=False)
+    return arr
 
 
 def _freeze_witness(witness: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    for name, value in (witness or {}).items():
-        arr = np.array(value, dtype=np.float64)  # a copy, so the certificate cannot change later
-        arr.setflags(write=False)
-        out[str(name)] = arr
-    return out
+    return {str(name): _frozen_array(value) for name, value in (witness or {}).items()}
+
+
+# typed fields, by how they are normalised and serialised
+_FLOATS = ("margin", "tolerance", "residual", "residual_tolerance", "cosine")
+_INTS = ("dim", "rank", "d", "layer")
+_STRINGS = ("model", "channel")
+_ARRAYS = ("singular_values", "ambiguous")
 
 
 @dataclasses.dataclass(frozen=True)
 class Certificate:
     """Result of one theorem check.
 
-    theorem   : id from THEORY.md ("T1", "T1a", ..., "T9").
+    theorem   : id ("T1", "T1a", ..., "T9"; experiments "E1".."E7").
     verdict   : holds / violated / undecided.
     claim     : the one-line statement that was checked.
     dim       : dimension of the equivalence class (None where it does not apply).
     rank      : rank the verdict rests on (None where it does not apply).
-    margin    : what the verdict rests on (rank-gap ratio, or residual); see ``details``.
-    tolerance : tolerance of the decision (None where exact).
+    margin    : how many times the evidence clears the edge of its decision, the same orientation
+                for every check: the smallest, over the gates the verdict passed, of (evidence /
+                threshold) oriented so that bigger is safer (a kept singular value over the top of
+                the grey band, a tolerance over a residual, a spark over 2k + 1, ...). A decided
+                verdict (holds / violated) has margin >= 1, which construction enforces; below 1
+                the check is undecided. None: an exact proof, or no numeric decision was made.
+    tolerance : threshold of the main decision (rank cut-off tau, a residual tolerance, a level).
     witness   : named float64 arrays that anyone can re-check against the model.
-    details   : JSON-safe extra evidence (singular values, residuals, exact expressions as strings).
+    d         : ambient dimension of the steering vectors.
+    singular_values, ambiguous : the spectrum the rank rests on, and its values in the grey band.
+    residual, residual_tolerance : the witness's re-run residual and the tolerance it was held to.
+    cosine    : cosine of the witness to v (twins).
+    cosine_range : T1b's range of cosines over the class.
+    model, layer, channel : the subject of a model check.
+    symmetries : names of exact symmetries found in the null space.
+    reason    : why a witness is absent or a verdict undecided, in words ("" when nothing to say).
+    details   : JSON-safe extra evidence for people (never read by the toolkit's own code).
     """
 
     theorem: str
@@ -113,61 +149,95 @@ class Certificate:
     margin: float | None = None
     tolerance: float | None = None
     witness: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    d: int | None = None
+    singular_values: np.ndarray | None = None
+    ambiguous: np.ndarray | None = None
+    residual: float | None = None
+    residual_tolerance: float | None = None
+    cosine: float | None = None
+    cosine_range: CosineRange | None = None
+    model: str | None = None
+    layer: int | None = None
+    channel: str | None = None
+    symmetries: tuple[str, ...] = ()
+    reason: str = ""
     details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "verdict", Verdict(self.verdict))
-        object.__setattr__(self, "witness", _freeze_witness(self.witness))
-        object.__setattr__(self, "details", plain(dict(self.details)))
-        for name in ("margin", "tolerance"):
+        set_ = lambda name, value: object.__setattr__(self, name, value)
+        set_("verdict", Verdict(self.verdict))
+        set_("witness", _freeze_witness(self.witness))
+        set_("details", plain(dict(self.details)))
+        set_("symmetries", tuple(str(s) for s in self.symmetries))
+        for name in _FLOATS:
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, float(value))
-        for name in ("dim", "rank"):
+                set_(name, float(value))
+        for name in _INTS:
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, int(value))
+                set_(name, int(value))
+        for name in _STRINGS:
+            value = getattr(self, name)
+            if value is not None:
+                set_(name, str(value))
+        for name in _ARRAYS:
+            value = getattr(self, name)
+            if value is not None:
+                set_(name, _frozen_array(value).ravel())
+        if self.cosine_range is not None:
+            inf, sup, attained = self.cosine_range
+            set_("cosine_range", CosineRange(float(inf), float(sup), bool(attained)))
+        if self.verdict is not Verdict.UNDECIDED and self.margin is not None:
+            if math.isnan(self.margin) or self.margin < 1.0:
+                raise ValueError(
+                    f"{self.theorem}: a {self.verdict.value} verdict needs margin >= 1 (its evidence "
+                    f"clears the decision's edge), got {self.margin!r}"
+                )
 
     @property
     def ok(self) -> bool:
         """True unless the claim was violated (undecided is not a failure of the theorem)."""
         return self.verdict is not Verdict.VIOLATED
 
+    def replace(self, **changes: Any) -> Certificate:
+        """A copy with some fields changed (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "theorem": self.theorem,
-            "verdict": self.verdict.value,
-            "claim": self.claim,
-            "dim": self.dim,
-            "rank": self.rank,
-            "margin": None if self.margin is None else _encode_float(self.margin),
-            "tolerance": None if self.tolerance is None else _encode_float(self.tolerance),
-            "witness": {k: to_jsonable(v) for k, v in self.witness.items()},
-            "witness_shapes": {k: list(v.shape) for k, v in self.witness.items()},
-            "details": _encode_details(self.details),
-        }
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "witness":
+                out["witness"] = {k: to_jsonable(v) for k, v in value.items()}
+                out["witness_shapes"] = {k: list(v.shape) for k, v in value.items()}
+            elif f.name == "cosine_range":
+                out[f.name] = None if value is None else to_jsonable(value._asdict())
+            else:
+                out[f.name] = to_jsonable(value)
+        return out
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Certificate:
+        data = from_jsonable(dict(data))
+        shapes = data.pop("witness_shapes", {})
         witness = {}
-        shapes = data.get("witness_shapes", {})
-        for k, v in data.get("witness", {}).items():
-            arr = np.array(_decode_nested(v), dtype=np.float64)
+        for k, v in data.pop("witness", {}).items():
+            arr = np.array(v, dtype=np.float64)
             witness[k] = arr.reshape(shapes[k]) if k in shapes else arr  # (0, n) needs its shape
-        return cls(
-            theorem=data["theorem"],
-            verdict=Verdict(data["verdict"]),
-            claim=data.get("claim", ""),
-            dim=data.get("dim"),
-            rank=data.get("rank"),
-            margin=_decode_float(data.get("margin")),
-            tolerance=_decode_float(data.get("tolerance")),
-            witness=witness,
-            details=_decode_details(data.get("details", {})),
-        )
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"certificate JSON has unknown fields {sorted(unknown)}")
+        cr = data.get("cosine_range")
+        if cr is not None:
+            data["cosine_range"] = CosineRange(cr["inf"], cr["sup"], cr["inf_attained"])
+        if data.get("symmetries") is not None:
+            data["symmetries"] = tuple(data["symmetries"])
+        return cls(witness=witness, **data)
 
     @classmethod
     def from_json(cls, text: str) -> Certificate:
@@ -182,27 +252,17 @@ class Certificate:
         return hash(self.to_json())
 
 
-_FLOAT_TAG = "__float__"
+def min_margin(*margins: float | None) -> float | None:
+    """The margin of a verdict that passed several gates: the smallest of theirs (None ignored)."""
+    known = [float(m) for m in margins if m is not None]
+    return min(known) if known else None
 
 
-def _encode_details(v: Any) -> Any:
-    """Details as JSON: a non-finite float becomes {"__float__": "Infinity"} so that no string a
-    check stored can be mistaken for it."""
-    return _map_floats(v, lambda x: x if math.isfinite(x) else {_FLOAT_TAG: _encode_float(x)})
-
-
-def _decode_details(v: Any) -> Any:
-    """Inverse of ``_encode_details``."""
-    if isinstance(v, dict):
-        if set(v) == {_FLOAT_TAG}:
-            return _NONFINITE[v[_FLOAT_TAG]]
-        return {k: _decode_details(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_decode_details(x) for x in v]
-    return v
-
-
-def _decode_nested(v: Any) -> Any:
-    if isinstance(v, list):
-        return [_decode_nested(x) for x in v]
-    return _decode_float(v)
+def ratio_margin(threshold: float, evidence: float) -> float:
+    """``threshold / evidence`` for a 'small is good' quantity held to ``threshold`` (a residual
+    under a tolerance): >= 1 iff evidence <= threshold; infinite when evidence is 0."""
+    if evidence < 0 or threshold < 0:
+        raise ValueError(f"ratio_margin needs non-negative numbers, got {threshold!r}, {evidence!r}")
+    if evidence == 0:
+        return math.inf
+    return threshold / evidence

@@ -6,8 +6,9 @@ Singular values s_1 >= ... >= s_n of an (M, d) matrix are split by a tolerance t
 retained value is nearer, on a log scale, to s_1 than to the noise floor tau. A tolerance the user
 chose also has a band below it, ``(tau / 10, tau]``: a value just under a hand-picked cut-off is as
 doubtful as one just above. Otherwise the rank is *undecided* and the values in the band are
-reported. The margin is ``s_r / sqrt(tau * s_1)`` for the smallest retained s_r (>= 1 iff nothing
-lies in the upper band; infinite when nothing is retained).
+reported. The margin is ``s_r / sqrt(tau * s_1)`` for the smallest retained s_r, and with a user's
+tolerance also ``(tau / 10) / s_{r+1}`` for the largest dropped one: >= 1 iff the decision is
+certified (infinite when nothing sits near either edge).
 """
 
 from __future__ import annotations
@@ -85,10 +86,12 @@ def decide_rank_from_singular_values(
     ambiguous = kept[kept < band_top]
     if tol is not None:
         ambiguous = np.concatenate([ambiguous, s[(s <= tau) & (s > tau / 10)]])
-    if rank == 0:
-        margin = math.inf
-    else:
-        margin = float(kept[-1] / band_top) if band_top > 0 else math.inf
+    margin = math.inf  # how many times the spectrum clears the edges of its grey band(s)
+    if rank and band_top > 0:
+        margin = float(kept[-1] / band_top)
+    dropped = s[s <= tau]
+    if tol is not None and dropped.size and dropped[0] > 0:
+        margin = min(margin, float((tau / 10) / dropped[0]))
     s = s.copy()
     s.setflags(write=False)
     ambiguous.setflags(write=False)

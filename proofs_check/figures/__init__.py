@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -11,6 +12,24 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from theory.linear import equivalence_class, ray_member  # noqa: E402
+
+# theorem id -> functions (seed, out_dir) -> list of (png path, caption); the modules of this package
+# register their makers with ``@figure(theorem)``, and ``registry.load_all`` imports them.
+FigureMaker = Callable[[int, Path], list[tuple[Path, str]]]
+FIGURE_MAKERS: dict[str, list[FigureMaker]] = {}
+
+
+def figure(theorem: str) -> Callable[[FigureMaker], FigureMaker]:
+    """Register ``fn(seed, out_dir) -> [(path, caption), ...]`` as a figure of ``theorem``."""
+
+    def decorate(fn: FigureMaker) -> FigureMaker:
+        FIGURE_MAKERS.setdefault(theorem, [])
+        if fn not in FIGURE_MAKERS[theorem]:
+            FIGURE_MAKERS[theorem].append(fn)
+        return fn
+
+    return decorate
+
 
 plt.rcParams.update(
     {
