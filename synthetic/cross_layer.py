@@ -9,21 +9,17 @@ With LayerNorm every T_j maps the all-ones vector to itself (the blocks read the
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from synthetic.local_problems import local_problem, steered_behaviour, steering_vector
+from synthetic.local_problems import local_problem, steered_behaviour
 from synthetic.transformer import resid_pre, run_blocks
-from synthetic.zoo import PlantedModel, load_model, make_prompts
-from theory.certificate import Certificate, Verdict
-from theory.cross_layer import check_t9
-
-RERUN_LIMIT = 1e-2  # second order against first: a true null direction gives O(eps), about 1e-4
+from synthetic.zoo import PlantedModel
+from theory.rerun import rerun_ratio
 
 
 def _check_layers(model: PlantedModel, layers: Sequence[int]) -> list[int]:
@@ -76,29 +72,6 @@ def propagation_transfers(
     return out
 
 
-def rerun_ratio(
-    runs: Sequence[Callable[[np.ndarray], Any]],
-    v: np.ndarray,
-    u: np.ndarray,
-    eps: float = 1e-4,
-    seed: int = 0,
-) -> float:
-    """Run the whole model through each behaviour map in ``runs`` (one per layer or environment):
-    max of |B(v + eps u) - B(v)| / |B(v + eps g) - B(v)| for a random unit g, eps relative to |v|.
-    A common null direction u gives O(eps) (second order against first); any other direction O(1);
-    inf when a map does not move at all (nothing can be verified there)."""
-    g = np.random.default_rng(seed).standard_normal(v.size)
-    g /= np.linalg.norm(g)
-    eps = eps * max(float(np.linalg.norm(v)), 1.0)
-    worst = 0.0
-    for run in runs:
-        b_v = np.asarray(run(v))
-        along_g = np.linalg.norm(np.asarray(run(v + eps * g)) - b_v)
-        along_u = np.linalg.norm(np.asarray(run(v + eps * u)) - b_v)
-        worst = max(worst, float(along_u / along_g) if along_g > 0 else math.inf)
-    return worst
-
-
 def reverify_null_direction(
     model: PlantedModel,
     layers: Sequence[int],
@@ -117,67 +90,3 @@ def reverify_null_direction(
         for layer, T in zip(layers, transfers)
     ]
     return rerun_ratio(runs, v, u, eps, seed)
-
-
-def cross_layer_certificate(
-    name: str,
-    layers: Sequence[int],
-    channel: str,
-    n_prompts: int = 4,
-    seed: int = 0,
-    propagate: bool = False,
-    tol: float | None = None,
-    alphas: Sequence[float] = (1.0, 2.0),
-    length: int = 6,
-) -> Certificate:
-    """T9 for zoo model ``name``: the concept-plus-noise vector v steered at ``layers`` (T_j = I, or
-    the propagation Jacobians with ``propagate``); a common null direction, when found, is re-run
-    through the whole model at every layer (details ``witness_rerun_ratio``: O(eps) for a true null
-    direction)."""
-    model = load_model(name, seed)
-    if isinstance(n_prompts, bool) or not isinstance(n_prompts, (int, np.integer)) or n_prompts < 1:
-        raise ValueError(f"n_prompts must be a positive int, got {n_prompts!r}")
-    layers = _check_layers(model, layers)
-    prompts = make_prompts(model, int(n_prompts), length, seed)
-    v = steering_vector(model, seed)
-    transfers = propagation_transfers(model, layers, prompts) if propagate else None
-    cert = check_t9(layer_problems(model, layers, prompts, alphas), v, channel, transfers, tol)
-    details = {
-        **cert.details,
-        "model": name,
-        "propagate": bool(propagate),
-        "n_prompts": int(n_prompts),
-        "alphas": list(alphas),
-    }
-    if cert.verdict is Verdict.VIOLATED:
-        u = np.asarray(cert.witness["common_null_direction"])
-        ts = transfers if transfers is not None else [np.eye(v.size)] * len(layers)
-        details["witness_rerun_ratio"] = reverify_null_direction(
-            model, layers, prompts, v, u, ts, channel, alphas, seed=seed
-        )
-        if not details["witness_rerun_ratio"] <= RERUN_LIMIT:
-            details["reason"] = (
-                "the common null direction did not survive a re-run through the model"
-            )
-            return Certificate(
-                theorem=cert.theorem,
-                verdict=Verdict.UNDECIDED,
-                claim=cert.claim,
-                dim=cert.dim,
-                rank=cert.rank,
-                margin=cert.margin,
-                tolerance=cert.tolerance,
-                witness=cert.witness,
-                details=details,
-            )
-    return Certificate(
-        theorem=cert.theorem,
-        verdict=cert.verdict,
-        claim=cert.claim,
-        dim=cert.dim,
-        rank=cert.rank,
-        margin=cert.margin,
-        tolerance=cert.tolerance,
-        witness=cert.witness,
-        details=details,
-    )

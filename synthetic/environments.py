@@ -11,11 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from synthetic.cross_layer import RERUN_LIMIT, rerun_ratio
-from synthetic.local_problems import local_problem, steered_behaviour, steering_vector
-from synthetic.zoo import PlantedModel, load_model
-from theory.certificate import Certificate, Verdict
-from theory.environments import check_t6_local
+from synthetic.local_problems import local_problem, steered_behaviour
+from synthetic.zoo import PlantedModel
+from theory.rerun import rerun_ratio
 
 
 def _positive_int(name: str, x) -> int:
@@ -100,35 +98,3 @@ def reverify_environments(
             )
         )
     return rerun_ratio(runs, v, u, eps, seed)
-
-
-def environments_certificate(
-    name: str,
-    layer: int,
-    n_envs: int,
-    channel: str = "trait",
-    n_prompts: int = 4,
-    seed: int = 0,
-    tol: float | None = None,
-    n_families: int | None = None,
-) -> Certificate:
-    """T6 on zoo model ``name``: v = steering_vector(model) observed in the first ``n_envs`` of
-    ``n_families`` (default n_envs) token-family environments; a common null direction is re-run
-    through the whole model in every environment (details ``witness_rerun_ratio``)."""
-    model = load_model(name, seed)
-    problems = environment_problems(
-        model, layer, n_envs, n_prompts, seed=seed, n_families=n_families
-    )
-    v = steering_vector(model, seed)
-    cert = check_t6_local(problems, v, channel, tol)
-    details = {**cert.details, "model": name}
-    if "common_null_direction" not in cert.witness:
-        return dataclasses.replace(cert, details=details)
-    ratio = reverify_environments(
-        model, problems, v, np.asarray(cert.witness["common_null_direction"]), channel, seed=seed
-    )
-    details["witness_rerun_ratio"] = ratio
-    if not ratio <= RERUN_LIMIT:
-        details["reason"] = "the common null direction did not survive a re-run through the model"
-        return dataclasses.replace(cert, verdict=Verdict.UNDECIDED, details=details)
-    return dataclasses.replace(cert, details=details)

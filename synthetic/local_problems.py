@@ -20,9 +20,7 @@ import numpy as np
 
 from synthetic.transformer import TransformerConfig, forward, resid_pre, run_from
 from synthetic.zoo import PlantedModel, load_model, make_prompts, trait_score
-from theory.certificate import Certificate
 from theory.jacobian import CHANNELS, LocalProblem
-from theory.local import spectrum_certificate, twin_search
 from theory.steering import Steering
 
 
@@ -238,45 +236,3 @@ def zoo_local(
     prompts = make_prompts(model, n_prompts, length, seed)
     problem = local_problem(model, layer, prompts=prompts, alphas=alphas, positions=positions)
     return ZooLocal(model, prompts, problem, steering_vector(model, seed))
-
-
-def local_certificate(
-    name: str,
-    layer: int,
-    channel: str,
-    n_prompts: int = 8,
-    length: int = 8,
-    seed: int = 0,
-    tol: float | None = None,
-) -> Certificate:
-    """What ``steerid local`` reports: the T3 spectrum certificate (rank, null space, symmetries) of
-    the zoo model ``name`` at ``layer`` for one channel."""
-    if channel not in CHANNELS:
-        raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
-    z = zoo_local(name, layer, n_prompts, length, seed)
-    return spectrum_certificate(z.problem, z.vector, channel, tol=tol, seed=seed)
-
-
-def twin_certificate(
-    name: str,
-    layer: int,
-    channel: str,
-    n_prompts: int = 8,
-    length: int = 8,
-    seed: int = 0,
-    target_cosine: float = 0.0,
-    max_steps: int = 60,
-) -> Certificate:
-    """What ``steerid twin`` reports: a level-set walk from v to a far member of its class, the
-    witness re-run through ``forward`` (details: cosine, residual)."""
-    if channel not in CHANNELS:
-        raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
-    z = zoo_local(name, layer, n_prompts, length, seed)
-    return twin_search(
-        z.problem,
-        z.vector,
-        channel,
-        target_cosine=target_cosine,
-        max_steps=max_steps,
-        verify=z.verifier(channel),
-    )

@@ -299,14 +299,22 @@ def unembed(params: dict, final):
 
 
 def forward(params: dict, cfg: TransformerConfig, tokens, steering: Steering | None = None):
-    """Logits (..., T, V) for tokens (T,) or (N, T); with ``steering = Steering(l, v, alpha, P)`` the stream
-    at ``blocks.{l}.hook_resid_pre`` becomes h_l + alpha * sum_{t in P} e_t v^T (P = None: every position).
+    """Logits (..., T, V) for tokens (T,) or (N, T); with ``steering = Steering(l, v, alpha, P)``
+    the stream at ``blocks.{l}.hook_resid_pre`` becomes h_l + alpha * sum_{t in P} e_t v^T
+    (P = None: every position).
 
-    Jit-compiled with cfg and layer static (one compilation per layer and shape); vector and alpha may
-    be traced (grad, vmap, jit); positions become a 0/1 mask, so changing them does not recompile.
+    Checks params against cfg on every call; ``Transformer(cfg, params)`` checks them once and is
+    then called as ``model(tokens, steering)``. Jit-compiled with cfg and layer static (one
+    compilation per layer and shape); vector and alpha may be traced (grad, vmap, jit); positions
+    become a 0/1 mask, so changing them does not recompile.
     """
     _check_cfg(cfg)
     _check_params(params, cfg)
+    return _apply(params, cfg, tokens, steering)
+
+
+def _apply(params: dict, cfg: TransformerConfig, tokens, steering: Steering | None):
+    """``forward`` for params already checked against cfg: checks tokens and steering only."""
     tokens = _check_tokens(tokens, cfg)
     if steering is None:
         return _forward_jit(params, cfg, tokens, 0, None, None, None)
@@ -315,22 +323,58 @@ def forward(params: dict, cfg: TransformerConfig, tokens, steering: Steering | N
             f"steering must be a theory.steering.Steering or None, got {type(steering).__name__}"
         )
     layer = _check_layer("steering.layer", steering.layer, cfg)
-    vector = _check_float_array("steering.vector", steering.vector, ndim=1)
-    if vector.shape[0] != cfg.d_model:
+    vector = steering.vector
+    if vector.shape != (cfg.d_model,):
         raise ValueError(
             f"steering.vector must have length d_model = {cfg.d_model}, got shape {vector.shape}"
         )
-    alpha = _check_float_array("steering.alpha", steering.alpha, ndim=0)
     mask = None
     if steering.positions is not None:
         T = tokens.shape[-1]
-        if any(not 0 <= p < T for p in steering.positions):
+        if any(p >= T for p in steering.positions):
             raise ValueError(
                 f"steering.positions must lie in [0, T) = [0, {T}), got {list(steering.positions)}"
             )
         mask = np.zeros(T)
-        mask[list(steering.positions)] = 1.0  # P is a set: a repeated position is steered once
-    return _forward_jit(params, cfg, tokens, layer, vector, alpha, mask)
+        mask[list(steering.positions)] = 1.0
+    return _forward_jit(params, cfg, tokens, layer, vector, steering.alpha, mask)
+
+
+@jax.tree_util.register_pytree_node_class
+class Transformer:
+    """A toy transformer as a callable pytree: ``params`` are its leaves, ``cfg`` its static part.
+
+    ``Transformer(cfg, params)`` checks the params tree against cfg once; ``model(tokens,
+    steering=None)`` then returns logits (..., T, V) exactly as ``forward(params, cfg, tokens,
+    steering)`` does, checking only the tokens and the steering. It can be passed through ``jit``,
+    ``grad`` and ``vmap`` like any pytree (a rebuilt pytree skips the construction checks).
+    """
+
+    __slots__ = ("cfg", "params")
+    cfg: TransformerConfig
+    params: dict
+
+    def __init__(self, cfg: TransformerConfig, params: dict) -> None:
+        _check_cfg(cfg)
+        _check_params(params, cfg)
+        object.__setattr__(self, "cfg", cfg)
+        object.__setattr__(self, "params", params)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __call__(self, tokens, steering: Steering | None = None):
+        return _apply(self.params, self.cfg, tokens, steering)
+
+    def tree_flatten(self):
+        return (self.params,), self.cfg
+
+    @classmethod
+    def tree_unflatten(cls, cfg: TransformerConfig, leaves):
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "cfg", cfg)
+        object.__setattr__(obj, "params", leaves[0])
+        return obj
 
 
 # ----------------------------------------------------------------------------------------------

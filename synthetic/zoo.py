@@ -17,15 +17,23 @@ small-ln. With embedding rows of norm ~1 instead of EMBED_SCALE = 3 it went nega
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from synthetic.transformer import TransformerConfig, forward, init_params
+from synthetic.transformer import Transformer, TransformerConfig, init_params
 from theory.steering import Steering
+from theory.validation import (
+    as_choice,
+    as_int,
+    as_int_tuple,
+    as_positive_int,
+    as_real,
+    as_seed,
+    as_vector,
+)
 
 BETA = 2.0  # how strongly concept tokens write c into the embedding
 GAMMA = 3.0  # how strongly trait tokens read c from the final stream
@@ -63,33 +71,113 @@ _SPECS: dict[str, tuple[TransformerConfig, int, int]] = {
 MODEL_NAMES: tuple[str, ...] = tuple(_SPECS)
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class PlantedModel:
+@jax.tree_util.register_pytree_node_class
+class PlantedModel(Transformer):
     """A toy transformer with a planted concept direction and the trait token sets that read it.
+
+    A callable pytree (``model(tokens, steering=None)`` -> logits): its leaves are ``params`` and
+    ``concept``; name, cfg, the token sets, beta, gamma and seed are static.
 
     concept        : (d,) unit vector c, orthogonal to the all-ones vector.
     plus, minus    : sorted token ids of S+ (trait expressed) and S- (trait opposed), disjoint.
     concept_tokens : sorted token ids whose embeddings carry + beta c (disjoint from S+ and S-).
     """
 
+    __slots__ = ("name", "concept", "_plus", "_minus", "_concept_tokens", "beta", "gamma", "seed")
     name: str
-    cfg: TransformerConfig
-    params: dict
-    concept: np.ndarray
-    plus: np.ndarray
-    minus: np.ndarray
-    concept_tokens: np.ndarray
-    beta: float = BETA
-    gamma: float = GAMMA
-    seed: int = 0
+    concept: Any
+    beta: float
+    gamma: float
+    seed: int
+
+    def __init__(
+        self,
+        name: str,
+        cfg: TransformerConfig,
+        params: dict,
+        concept: Any,
+        plus: Any,
+        minus: Any,
+        concept_tokens: Any,
+        beta: float = BETA,
+        gamma: float = GAMMA,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(cfg, params)
+        V = cfg.vocab_size
+        concept = as_vector("concept", concept, cfg.d_model)
+        concept.setflags(write=False)
+        plus, minus = _token_set("plus", plus, V), _token_set("minus", minus, V)
+        if np.intersect1d(plus, minus).size:
+            raise ValueError("plus and minus must be disjoint")
+        tokens = _token_set("concept_tokens", concept_tokens, V)
+        self._fill(
+            str(name),
+            concept,
+            (tuple(plus.tolist()), tuple(minus.tolist()), tuple(tokens.tolist())),
+            as_real("beta", beta),
+            as_real("gamma", gamma),
+            as_seed("seed", seed),
+        )
+
+    def _fill(self, name, concept, sets, beta, gamma, seed) -> None:
+        for field, value in (
+            ("name", name),
+            ("concept", concept),
+            ("_plus", sets[0]),
+            ("_minus", sets[1]),
+            ("_concept_tokens", sets[2]),
+            ("beta", beta),
+            ("gamma", gamma),
+            ("seed", seed),
+        ):
+            object.__setattr__(self, field, value)
+
+    @staticmethod
+    def _ids(ids: tuple[int, ...]) -> np.ndarray:
+        arr = np.asarray(ids, dtype=np.int64)
+        arr.setflags(write=False)
+        return arr
+
+    @property
+    def plus(self) -> np.ndarray:
+        return self._ids(self._plus)
+
+    @property
+    def minus(self) -> np.ndarray:
+        return self._ids(self._minus)
+
+    @property
+    def concept_tokens(self) -> np.ndarray:
+        return self._ids(self._concept_tokens)
+
+    def tree_flatten(self):
+        aux = (
+            self.cfg,
+            self.name,
+            (self._plus, self._minus, self._concept_tokens),
+            self.beta,
+            self.gamma,
+            self.seed,
+        )
+        return (self.params, self.concept), aux
+
+    @classmethod
+    def tree_unflatten(cls, aux, leaves):
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "cfg", aux[0])
+        object.__setattr__(obj, "params", leaves[0])
+        obj._fill(aux[1], leaves[1], aux[2], aux[3], aux[4], aux[5])
+        return obj
 
     def logits(self, tokens, steering: Steering | None = None):
-        """``forward(params, cfg, tokens, steering)``: logits (..., T, V)."""
-        return forward(self.params, self.cfg, tokens, steering)
+        """``model(tokens, steering)``: logits (..., T, V)."""
+        return self(tokens, steering)
 
     def trait(self, tokens, steering: Steering | None = None):
-        """Trait score of each prompt, (...,): ``trait_score(logits, plus, minus)`` at the last position."""
-        return trait_score(self.logits(tokens, steering), self.plus, self.minus)
+        """Trait score of each prompt, (...,): ``trait_score(logits, plus, minus)`` at the last
+        position."""
+        return trait_score(self(tokens, steering), self.plus, self.minus)
 
 
 def trait_score(logits, plus, minus):
@@ -150,13 +238,7 @@ def plant_concept(
     concept_tokens = _token_set("concept_tokens", concept_tokens, params["wte"].shape[0])
     if np.intersect1d(plus, minus).size:
         raise ValueError("plus and minus must be disjoint")
-    for name, value in (("beta", beta), ("gamma", gamma)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float, np.integer, np.floating))
-            or not np.isfinite(value)
-        ):
-            raise ValueError(f"{name} must be a finite number, got {value!r}")
+    beta, gamma = as_real("beta", beta), as_real("gamma", gamma)
     wte, w_u = np.array(params["wte"], dtype=np.float64), np.array(params["w_u"], dtype=np.float64)
     wte[concept_tokens] += beta * c
     w_u[:, plus] += gamma * c[:, None]
@@ -168,9 +250,8 @@ def load_model(name: str, seed: int = 0) -> PlantedModel:
     """The zoo model ``name`` (one of MODEL_NAMES) built from ``seed``: params from
     ``init_params(cfg, jax.random.key(seed))``, then c, S+, S- and the concept tokens drawn from
     ``numpy.random.default_rng(seed)`` and planted. Same name and seed, same model."""
-    if not isinstance(name, str) or name not in _SPECS:
-        raise ValueError(f"name must be one of {MODEL_NAMES}, got {name!r}")
-    seed = _check_seed(seed)
+    name = as_choice("name", name, MODEL_NAMES)
+    seed = as_seed("seed", seed)
     cfg, n_trait, n_concept = _SPECS[name]
     rng = np.random.default_rng(seed)
     c = rng.standard_normal(cfg.d_model)
@@ -209,16 +290,10 @@ def make_prompts(
         raise ValueError(
             f"model_or_cfg must be a PlantedModel or TransformerConfig, got {type(model_or_cfg).__name__}"
         )
-    if isinstance(n_prompts, bool) or not isinstance(n_prompts, (int, np.integer)) or n_prompts < 1:
-        raise ValueError(f"n_prompts must be a positive int, got {n_prompts!r}")
-    if (
-        isinstance(length, bool)
-        or not isinstance(length, (int, np.integer))
-        or not 1 <= length <= cfg.n_ctx
-    ):
-        raise ValueError(f"length must be an int in [1, n_ctx] = [1, {cfg.n_ctx}], got {length!r}")
-    rng = np.random.default_rng(_check_seed(seed))
-    tokens = rng.integers(0, cfg.vocab_size, size=(int(n_prompts), int(length)), dtype=np.int64)
+    n_prompts = as_positive_int("n_prompts", n_prompts)
+    length = as_int("length", length, low=1, high=cfg.n_ctx)
+    rng = np.random.default_rng(as_seed("seed", seed))
+    tokens = rng.integers(0, cfg.vocab_size, size=(n_prompts, length), dtype=np.int64)
     if concept_tokens is not None and len(concept_tokens):
         rows = np.flatnonzero(rng.random(n_prompts) < 0.5)
         cols = rng.integers(0, length, size=rows.size)
@@ -226,22 +301,6 @@ def make_prompts(
     return tokens
 
 
-def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    return int(seed)
-
-
 def _token_set(name: str, ids: Any, V: int) -> np.ndarray:
     """A non-empty 1-d array of distinct integer token ids in [0, V)."""
-    try:
-        arr = np.asarray(ids)
-    except Exception as exc:
-        raise ValueError(f"{name} must be a 1-d array of token ids: {exc}") from None
-    if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be a non-empty 1-d array of int token ids, got {ids!r}")
-    if arr.min() < 0 or arr.max() >= V:
-        raise ValueError(f"{name} must be token ids in [0, {V}), got {arr.tolist()}")
-    if np.unique(arr).size != arr.size:
-        raise ValueError(f"{name} must not repeat a token id, got {arr.tolist()}")
-    return arr.astype(np.int64)
+    return np.asarray(as_int_tuple(name, ids, low=0, high=V - 1, distinct=True), dtype=np.int64)

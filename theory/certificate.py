@@ -266,3 +266,11 @@ def ratio_margin(threshold: float, evidence: float) -> float:
     if evidence == 0:
         return math.inf
     return threshold / evidence
+
+
+def verdict_from(ok: bool, margin: float | None) -> Verdict:
+    """HOLDS if ``ok`` else VIOLATED, when the evidence clears its edge (margin None or >= 1);
+    UNDECIDED otherwise."""
+    if margin is not None and not margin >= 1.0:
+        return Verdict.UNDECIDED
+    return Verdict.HOLDS if ok else Verdict.VIOLATED

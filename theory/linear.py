@@ -17,8 +17,10 @@ import numpy as np
 import scipy.linalg
 import sympy
 
+from .certificate import ratio_margin
+from .gates import over
 from .rank import EPS, RankDecision, decide_rank_from_singular_values
-from .validation import as_matrix, as_tolerance, as_vector
+from .validation import as_matrix, as_real, as_tolerance, as_vector
 
 Behaviour = Callable[[np.ndarray], Any]
 
@@ -143,7 +145,8 @@ class ExactEquivalenceClass(_ClassShape):
         return self.vector - self.point
 
     def contains(self, w: Any, atol: float | None = None) -> bool:
-        """Exact membership: ``L (w - v) == 0``."""
+        """Exact membership: ``L (w - v) == 0`` (``atol`` is accepted and unused)."""
+        as_tolerance("atol", atol)
         w = _as_exact_vector("w", w, self.d)
         return bool((self.readout * (w - self.vector)).is_zero_matrix)
 
@@ -209,6 +212,7 @@ def equivalence_class(L: Any, v: Any, tol: float | None = None, *, scale: float 
     Lf = as_matrix("L", L)
     vf = as_vector("v", v, Lf.shape[1], against="L")
     tol = as_tolerance("tol", tol)
+    scale = None if scale is None else as_real("scale", scale, low=0.0)
     return _numeric_class(Lf, vf, tol, scale)
 
 
@@ -233,25 +237,31 @@ def split_error(cls: EquivalenceClass) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class KernelSplit:
-    """v = v_id + k with v_id = L^+ L v in the row space and k in ker L; which parts are zero."""
+    """v = v_id + k with v_id = L^+ L v in the row space and k in ker L; which parts are zero.
+
+    margin: how clearly both zero-or-not decisions clear their grey band (``theory.certificate``'s
+    orientation; None for an exact split, infinite when the split is trivial)."""
 
     k: Any
     v_id: Any
     k_zero: bool
     vid_zero: bool
+    margin: float | None = None
 
 
-def _zero_or_undecided(norm: float, scale: float, err: float, what: str) -> bool:
-    """True if ``norm`` is round-off (<= err * scale), False if clearly not (beyond the grey band
-    up to sqrt(err) * scale); UndecidedRankError in between."""
-    if norm <= err * scale:
-        return True
-    if norm < math.sqrt(err) * scale:
+def _zero_or_undecided(norm: float, scale: float, err: float, what: str) -> tuple[bool, float]:
+    """(is zero, margin): zero if ``norm`` is round-off (<= err * scale; margin err * scale / norm),
+    nonzero if clearly not (>= sqrt(err) * scale, the top of the grey band; margin norm over it);
+    UndecidedRankError in between."""
+    low, high = err * scale, math.sqrt(err) * scale
+    if norm <= low:
+        return True, ratio_margin(low, norm)
+    if norm < high:
         raise UndecidedRankError(
             f"{what} has norm {norm:.3g}, within the round-off grey band of L's conditioning "
-            f"({err * scale:.3g}, {math.sqrt(err) * scale:.3g}): zero or not cannot be told; pass tol= to decide"
+            f"({low:.3g}, {high:.3g}): zero or not cannot be told; pass tol= to decide"
         )
-    return False
+    return False, over(norm, high)
 
 
 def kernel_split(cls: Any) -> KernelSplit:
@@ -261,18 +271,20 @@ def kernel_split(cls: Any) -> KernelSplit:
         return KernelSplit(k, cls.point, bool(k.is_zero_matrix), bool(cls.point.is_zero_matrix))
     _require_certified(cls)
     if cls.rank == 0:
-        return KernelSplit(cls.vector.copy(), np.zeros(cls.d), not np.any(cls.vector), True)
+        return KernelSplit(cls.vector.copy(), np.zeros(cls.d), not np.any(cls.vector), True, math.inf)
     if cls.dim == 0:
-        return KernelSplit(np.zeros(cls.d), cls.vector.copy(), True, not np.any(cls.vector))
+        return KernelSplit(np.zeros(cls.d), cls.vector.copy(), True, not np.any(cls.vector), math.inf)
     k = cls.kernel_part
     v_id = cls.point
     scale = float(np.linalg.norm(cls.vector))
     err = max(split_error(cls), 16 * cls.d * EPS)
-    k_zero = _zero_or_undecided(float(np.linalg.norm(k)), scale, err, "the kernel part k of v")
-    vid_zero = _zero_or_undecided(
+    k_zero, k_margin = _zero_or_undecided(
+        float(np.linalg.norm(k)), scale, err, "the kernel part k of v"
+    )
+    vid_zero, vid_margin = _zero_or_undecided(
         float(np.linalg.norm(v_id)), scale, err, "the row-space part v_id of v"
     )
-    return KernelSplit(k, v_id, k_zero, vid_zero)
+    return KernelSplit(k, v_id, k_zero, vid_zero, min(k_margin, vid_margin))
 
 
 def _sq(x: Any):
@@ -334,12 +346,14 @@ def cosine_range(L: Any, v: Any, tol: float | None = None) -> tuple[Any, Any, bo
 
 def ray_member(cls: EquivalenceClass, s: float) -> np.ndarray:
     """The member ``v_id - s k / |k|`` along which the cosine to v falls to its infimum (T1b)."""
+    s = as_real("s", s, low=0.0)
     k = cls.kernel_part
     return cls.point - s * k / np.linalg.norm(k)
 
 
 def ray_cosine(a: float, b: float, s: Any) -> np.ndarray:
     """cos(v, v_id - s k/|k|) = (a^2 - s b) / (|v| sqrt(a^2 + s^2)), a = |v_id|, b = |k| (T1b)."""
+    a, b = as_real("a", a, low=0.0), as_real("b", b, low=0.0)
     s = np.asarray(s, dtype=np.float64)
     nv = math.hypot(a, b)
     with np.errstate(divide="ignore", invalid="ignore"):

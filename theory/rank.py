@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from .validation import as_matrix, as_tolerance
+from .validation import as_int_tuple, as_matrix, as_real, as_tolerance
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -56,7 +56,15 @@ class RankDecision:
 
 def default_tolerance(shape: tuple[int, int], s_max: float) -> float:
     """tau = max(M, d) * eps * s_max."""
-    return max(shape) * EPS * s_max
+    shape = _as_shape(shape)
+    return max(shape) * EPS * as_real("s_max", s_max, low=0.0)
+
+
+def _as_shape(shape: Any) -> tuple[int, int]:
+    dims = as_int_tuple("shape", shape, low=0)
+    if len(dims) != 2:
+        raise ValueError(f"shape must be a matrix shape (M, d), got {shape!r}")
+    return dims[0], dims[1]
 
 
 def decide_rank_from_singular_values(
@@ -71,15 +79,17 @@ def decide_rank_from_singular_values(
     the matrix a derived one came from (e.g. |W|_2 for the centred P W), whose round-off it inherits.
     """
     tol = as_tolerance("tol", tol)
+    shape = _as_shape(shape)
+    scale = None if scale is None else as_real("scale", scale, low=0.0)
     s = np.sort(np.asarray(singular_values, dtype=np.float64))[::-1]
     if s.ndim != 1 or not np.all(np.isfinite(s)) or np.any(s < 0):
         raise ValueError("singular_values must be a finite non-negative vector")
     s_max = float(s[0]) if s.size else 0.0
-    if scale is not None and (not np.isfinite(scale) or scale < s_max * (1 - 1e-12)):
+    if scale is not None and scale < s_max * (1 - 1e-12):
         raise ValueError(
-            f"scale must be finite and at least the largest singular value {s_max:.3g}, got {scale!r}"
+            f"scale must be at least the largest singular value {s_max:.3g}, got {scale!r}"
         )
-    tau = default_tolerance(shape, s_max if scale is None else float(scale)) if tol is None else tol
+    tau = default_tolerance(shape, s_max if scale is None else scale) if tol is None else tol
     band_top = math.sqrt(tau * s_max) if s_max > tau else tau
     kept = s[s > tau]
     rank = int(kept.size)
@@ -108,6 +118,8 @@ def decide_rank_from_singular_values(
 
 def decide_rank(matrix: Any, tol: float | None = None, name: str = "matrix") -> RankDecision:
     """Certified-or-undecided rank of a finite float64 matrix (SVD by scipy.linalg.svdvals)."""
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a string, got {name!r}")
     a = as_matrix(name, matrix)
     s = scipy.linalg.svdvals(a)
     return decide_rank_from_singular_values(s, a.shape, tol)

@@ -8,11 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from .certificate import ratio_margin
+from .gates import over
+
 EPS = float(np.finfo(np.float64).eps)
 SQRT_EPS = float(np.sqrt(EPS))
-NOISE_FACTOR = (
-    1e3  # round-off of evaluating B: NOISE_FACTOR * eps * |B| (norms aggregate many terms)
-)
+# round-off of evaluating B: NOISE_FACTOR * eps * |B| (norms aggregate many terms)
+NOISE_FACTOR = 1e3
 
 
 def _flat(x: Any) -> np.ndarray:
@@ -62,6 +64,15 @@ class BehaviourComparison:
     def separated(self) -> bool:
         """The step out of the class changes the behaviour, clearly above round-off and the inside gap."""
         return self.outside > 100 * self.noise and self.outside > 10 * self.inside
+
+    def equivalence_margin(self, allowed: float) -> float:
+        """(allowed * outside + noise) / inside: >= 1 iff ``equivalent(allowed)``."""
+        return ratio_margin(allowed * self.outside + self.noise, self.inside)
+
+    def separation_margin(self) -> float:
+        """min(outside / (100 noise), outside / (10 inside)): >= 1 iff ``separated()`` (up to the
+        edge itself)."""
+        return min(over(self.outside, 100 * self.noise), over(self.outside, 10 * self.inside))
 
     @property
     def ratio(self) -> float:
