@@ -1,5 +1,6 @@
 """``steerid``: the command line. Every subcommand takes ``--json`` and then prints one JSON object;
-bad input gives a one-line error on stderr and exit code 2."""
+bad input gives a one-line error on stderr and exit code 2; an internal error is a traceback and
+exit code 1."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from theory.certificate import Certificate, Verdict, to_jsonable
+from theory.validation import InputError
 
 EXIT_BAD_INPUT = 2
 
@@ -48,22 +50,24 @@ def _emit(obj: dict, as_json: bool, text: str) -> None:
 
 
 def class_payload(cert: Certificate) -> dict[str, Any]:
-    """The ``steerid class --json`` object, read off the certificate."""
+    """The ``steerid class --json`` object, read off the certificate's typed fields."""
     twin = cert.witness.get("orthogonal_twin")
+    cr = cert.cosine_range
     return {
         "theorem": cert.theorem,
         "verdict": cert.verdict.value,
         "dim": cert.dim,
         "rank": cert.rank,
+        "d": cert.d,
         "point": cert.witness["point"],
         "basis": cert.witness["basis"],
         "orthogonal_twin": None if twin is None else twin,
-        "orthogonal_twin_reason": cert.details.get("twin_reason"),
-        "cosine_range": cert.details.get("cosine_range"),
+        "orthogonal_twin_reason": None if twin is not None else (cert.reason or None),
+        "cosine_range": None if cr is None else cr._asdict(),
         "margin": cert.margin,
         "tolerance": cert.tolerance,
-        "singular_values": cert.details.get("singular_values"),
-        "ambiguous_singular_values": cert.details.get("ambiguous_singular_values"),
+        "singular_values": cert.singular_values,
+        "ambiguous_singular_values": cert.ambiguous,
         "certificate": cert.to_dict(),
     }
 
@@ -83,9 +87,9 @@ def cmd_class(args: argparse.Namespace) -> int:
     lines = [
         f"theorem      {cert.theorem} ({args.channel} channel)",
         f"verdict      {cert.verdict.value}",
-        f"rank         {cert.rank} of d = {cert.details['d']}",
+        f"rank         {cert.rank} of d = {cert.d}",
         f"class dim    {cert.dim}",
-        f"margin       {cert.margin:.4g}   (tolerance {cert.tolerance:.3g})",
+        f"margin       {_num(cert.margin)}   (tolerance {_num(cert.tolerance)})",
         f"|point|      {np.linalg.norm(cert.witness['point']):.6g}  (minimum-norm member L^+ L v)",
     ]
     if cert.verdict is Verdict.UNDECIDED:
@@ -183,28 +187,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def local_payload(cert: Certificate) -> dict[str, Any]:
-    """The ``steerid local --json`` object, read off the T3 spectrum certificate."""
-    d = cert.details
+    """The ``steerid local --json`` object, read off the T3 spectrum certificate's typed fields."""
     return {
-        "model": d.get("model"),
-        "layer": d.get("layer"),
-        "channel": d.get("channel"),
-        "d": d.get("d"),
+        "model": cert.model,
+        "layer": cert.layer,
+        "channel": cert.channel,
+        "d": cert.d,
         "rank": cert.rank,
         "null_dim": cert.dim,
-        "singular_values": d.get("singular_values"),
+        "singular_values": cert.singular_values,
         "null_basis": cert.witness["null_basis"],
         "verdict": cert.verdict.value,
         "margin": cert.margin,
         "tolerance": cert.tolerance,
-        "symmetries": d.get("symmetries", []),
-        "ambiguous_singular_values": d.get("ambiguous_singular_values"),
+        "symmetries": list(cert.symmetries),
+        "ambiguous_singular_values": cert.ambiguous,
         "certificate": cert.to_dict(),
     }
 
 
+def _num(x: float | None, fmt: str = ".4g") -> str:
+    return "n/a" if x is None else format(x, fmt)
+
+
 def cmd_local(args: argparse.Namespace) -> int:
-    from synthetic.local_problems import local_certificate
+    from .model_checks import local_certificate
 
     cert = local_certificate(
         args.model,
@@ -217,14 +224,19 @@ def cmd_local(args: argparse.Namespace) -> int:
     )
     p = local_payload(cert)
     s = np.asarray(p["singular_values"])
+    r = p["rank"] or 0
+    kept = s[r - 1] if r else 0.0
+    dropped = s[r] if r < s.size else 0.0
     text = "\n".join(
         [
-            f"theorem      T3 ({p['model']}, layer {p['layer']}, {p['channel']} channel, {args.prompts} prompts)",
+            f"theorem      T3 ({p['model']}, layer {p['layer']}, {p['channel']} channel, "
+            f"{args.prompts} prompts)",
             f"verdict      {p['verdict']}",
-            f"rank         {p['rank']} of d = {p['d']}   (null dim {p['null_dim']}: the local class is a manifold of that dimension)",
-            f"margin       {p['margin']:.4g}   (tolerance {p['tolerance']:.3g})",
-            f"spectrum     s_1 = {s[0]:.4g}, smallest kept {s[p['rank'] - 1] if p['rank'] else 0:.3g}, "
-            f"largest dropped {s[p['rank']] if p['rank'] < s.size else 0:.3g}",
+            f"rank         {p['rank']} of d = {p['d']}   (null dim {p['null_dim']}: the local "
+            "class is a manifold of that dimension)",
+            f"margin       {_num(p['margin'])}   (tolerance {_num(p['tolerance'], '.3g')})",
+            f"spectrum     s_1 = {s[0]:.4g}, smallest kept {kept:.3g}, "
+            f"largest dropped {dropped:.3g}",
             f"symmetries   {', '.join(p['symmetries']) or 'none found'}",
         ]
     )
@@ -233,7 +245,7 @@ def cmd_local(args: argparse.Namespace) -> int:
 
 
 def cmd_twin(args: argparse.Namespace) -> int:
-    from synthetic.local_problems import twin_certificate
+    from .model_checks import twin_certificate
 
     cert = twin_certificate(
         args.model,
@@ -244,28 +256,25 @@ def cmd_twin(args: argparse.Namespace) -> int:
         seed=args.seed,
         max_steps=args.steps,
     )
-    d = cert.details
     p = {
         "model": args.model,
         "layer": args.layer,
         "channel": args.channel,
-        "cosine": d.get("cosine"),
-        "residual": d.get("residual"),
+        "cosine": cert.cosine,
+        "residual": cert.residual,
+        "residual_tolerance": cert.residual_tolerance,
         "witness": cert.witness.get("twin"),
         "verdict": cert.verdict.value,
-        "reached_target": d.get("reached_target"),
-        "target_cosine": d.get("target_cosine"),
+        "reason": cert.reason,
         "certificate": cert.to_dict(),
     }
     text = "\n".join(
         [
             f"theorem      T3 twin ({args.model}, layer {args.layer}, {args.channel} channel)",
-            f"verdict      {p['verdict']}",
-            f"cosine       {p['cosine']:.4g}   (to v; the class allows down to {d.get('symmetry_cosine_bound', float('nan')):.4g} "
-            "where only a symmetry is free)"
-            if d.get("symmetry_cosine_bound") is not None
-            else f"cosine       {p['cosine']:.4g}",
-            f"residual     {p['residual']:.3g}   (|B(v') - B(v)| / |B(v) - B(0)|, re-run through the model)",
+            f"verdict      {p['verdict']}" + (f"   ({cert.reason})" if cert.reason else ""),
+            f"cosine       {_num(p['cosine'])}   (to v)",
+            f"residual     {_num(p['residual'], '.3g')}   (|B(v') - B(v)| / |B(v) - B(0)|, "
+            f"re-run through the model; tolerance {_num(p['residual_tolerance'], '.3g')})",
         ]
     )
     _emit(p, args.json, text)
@@ -382,12 +391,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand. Bad input (``CliError`` from the parser and file readers, ``InputError``
+    from the toolkit's validators) is one line on stderr and exit code 2; any other exception is a
+    bug of the toolkit and propagates as a traceback (exit code 1 from the console script)."""
     try:
         args = build_parser().parse_args(argv)
         if args.command == "recover":
             return cmd_recover(args)
         return args.func(args)
-    except (CliError, ValueError) as exc:
+    except (CliError, InputError) as exc:
         print(f"steerid: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 

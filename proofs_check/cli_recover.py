@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from theory.certificate import Certificate
+from theory.validation import InputError
 
 
 def _certificate_lines(cert: Certificate, label: str) -> list[str]:
@@ -62,7 +63,7 @@ def recover_multi_env(args, load) -> tuple[dict, str]:
     if args.readouts:
         envs = [load(p, f"readouts[{i}]") for i, p in enumerate(args.readouts)]
         if args.vector is None:
-            raise ValueError(
+            raise InputError(
                 "--vector is required with --readouts (the steering vector to identify)"
             )
         v = load(args.vector, "vector")
@@ -72,7 +73,7 @@ def recover_multi_env(args, load) -> tuple[dict, str]:
             "environments_needed": environments_needed(args.d, args.rank)
         }  # validates d and rank
         if args.envs < 1:
-            raise ValueError(f"--envs must be a positive int, got {args.envs}")
+            raise InputError(f"--envs must be a positive int, got {args.envs}")
         rng = np.random.default_rng(args.seed)
         envs = [
             rng.standard_normal((args.rank + 2, args.rank))
@@ -91,7 +92,7 @@ def recover_sparse(args, load) -> tuple[dict, str]:
     if args.A is not None:
         A = load(args.A, "A")
         if args.y is None:
-            raise ValueError("--y is required with --A (the observed behaviour A a)")
+            raise InputError("--y is required with --A (the observed behaviour A a)")
         y = load(args.y, "y")
         a = None
     else:
@@ -136,7 +137,7 @@ def recover_cross_layer(args, load) -> tuple[dict, str]:
     try:
         layers = [int(x) for x in args.layers.split(",")]
     except ValueError:
-        raise ValueError(f"--layers must be comma-separated ints, got {args.layers!r}") from None
+        raise InputError(f"--layers must be comma-separated ints, got {args.layers!r}") from None
     return _result(
         {
             "condition": cross_layer_certificate(

@@ -12,6 +12,7 @@ from .figures import FIGURE_MAKERS, FigureMaker, figure  # noqa: F401  (re-expor
 from .registry import THEOREMS
 from .suite import SuiteRow, format_margin
 
+
 def report_json(rows: list[SuiteRow], seed: int) -> dict:
     return {
         "seed": seed,

@@ -20,6 +20,7 @@ from synthetic.local_problems import local_problem, steered_behaviour
 from synthetic.transformer import resid_pre, run_blocks
 from synthetic.zoo import PlantedModel
 from theory.rerun import rerun_ratio
+from theory.validation import InputError
 
 
 def _check_layers(model: PlantedModel, layers: Sequence[int]) -> list[int]:
@@ -31,12 +32,12 @@ def _check_layers(model: PlantedModel, layers: Sequence[int]) -> list[int]:
             or not isinstance(layer, (int, np.integer))
             or not 0 <= int(layer) <= L
         ):
-            raise ValueError(
+            raise InputError(
                 f"layers must be ints in [0, n_layers] = [0, {L}], got {list(layers)!r}"
             )
         out.append(int(layer))
     if not out or len(set(out)) != len(out) or out != sorted(out):
-        raise ValueError(
+        raise InputError(
             f"layers must be a non-empty, strictly increasing list, got {list(layers)!r}"
         )
     return out

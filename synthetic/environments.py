@@ -14,11 +14,12 @@ import numpy as np
 from synthetic.local_problems import local_problem, steered_behaviour
 from synthetic.zoo import PlantedModel
 from theory.rerun import rerun_ratio
+from theory.validation import InputError
 
 
 def _positive_int(name: str, x) -> int:
     if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
-        raise ValueError(f"{name} must be a positive int, got {x!r}")
+        raise InputError(f"{name} must be a positive int, got {x!r}")
     return int(x)
 
 
@@ -29,16 +30,16 @@ def family_prompts(
     n_families = _positive_int("n_families", n_families)
     V = model.cfg.vocab_size
     if n_families > V:
-        raise ValueError(f"n_families must be at most the vocabulary size {V}, got {n_families}")
+        raise InputError(f"n_families must be at most the vocabulary size {V}, got {n_families}")
     if (
         isinstance(family, bool)
         or not isinstance(family, (int, np.integer))
         or not 0 <= family < n_families
     ):
-        raise ValueError(f"family must be an int in [0, {n_families}), got {family!r}")
+        raise InputError(f"family must be an int in [0, {n_families}), got {family!r}")
     n_prompts, length = _positive_int("n_prompts", n_prompts), _positive_int("length", length)
     if length > model.cfg.n_ctx:
-        raise ValueError(f"length must be at most n_ctx = {model.cfg.n_ctx}, got {length}")
+        raise InputError(f"length must be at most n_ctx = {model.cfg.n_ctx}, got {length}")
     tokens = np.array_split(np.random.default_rng(seed).permutation(V), n_families)[family]
     return np.random.default_rng([seed, family]).choice(tokens, size=(n_prompts, length))
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.special
 
-from theory.validation import as_vector
+from theory.validation import InputError, as_vector
 
 CHANNELS = ("logits", "probs", "trait", "probe")
 
@@ -45,7 +45,7 @@ class LinearModel:
     def behaviour(self, v, channel: str = "logits", alphas: Sequence[float] = (1.0,)) -> np.ndarray:
         """B(v) stacked over strengths: (|A|, N, V) for logits/probs, (|A|, N) for trait/probe."""
         if channel not in CHANNELS:
-            raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
+            raise InputError(f"channel must be one of {CHANNELS}, got {channel!r}")
         v = as_vector("v", v, self.d)
         out = []
         for a in alphas:
@@ -73,7 +73,7 @@ class LinearModel:
             return self.concept[None, :]
         if channel == "trait":
             return self.W[np.concatenate([self.plus, self.minus])]
-        raise ValueError(
+        raise InputError(
             f"channel must be one of ('logits', 'trait', 'probe') for a linear readout, got {channel!r}"
         )
 
@@ -95,14 +95,14 @@ def make_linear_model(
         ("n_trait_tokens", n_trait_tokens),
     ):
         if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+            raise InputError(f"{name} must be a positive int, got {value!r}")
     r = min(d, vocab) if rank is None else rank
     if not isinstance(r, (int, np.integer)) or not 1 <= r <= min(d, vocab):
-        raise ValueError(
+        raise InputError(
             f"rank must be an int in [1, min(d, vocab)] = [1, {min(d, vocab)}], got {rank!r}"
         )
     if 2 * n_trait_tokens > vocab:
-        raise ValueError(
+        raise InputError(
             f"n_trait_tokens must be at most vocab/2 = {vocab // 2}, got {n_trait_tokens}"
         )
     rng = np.random.default_rng(seed)

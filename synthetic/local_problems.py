@@ -22,6 +22,7 @@ from synthetic.transformer import TransformerConfig, forward, resid_pre, run_fro
 from synthetic.zoo import PlantedModel, load_model, make_prompts, trait_score
 from theory.jacobian import CHANNELS, LocalProblem
 from theory.steering import Steering
+from theory.validation import InputError
 
 
 @functools.cache
@@ -37,7 +38,7 @@ def _downstream(cfg: TransformerConfig, layer: int):
 
 def _check_model(model: Any) -> PlantedModel:
     if not isinstance(model, PlantedModel):
-        raise ValueError(
+        raise InputError(
             f"model must be a zoo PlantedModel (synthetic.zoo.load_model), got {type(model).__name__}"
         )
     return model
@@ -46,9 +47,9 @@ def _check_model(model: Any) -> PlantedModel:
 def _check_layer(model: PlantedModel, layer: Any) -> int:
     L = model.cfg.n_layers
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-        raise ValueError(f"layer must be an int in [0, n_layers] = [0, {L}], got {layer!r}")
+        raise InputError(f"layer must be an int in [0, n_layers] = [0, {L}], got {layer!r}")
     if not 0 <= int(layer) <= L:
-        raise ValueError(f"layer must be in [0, n_layers] = [0, {L}] for {model.name}, got {layer}")
+        raise InputError(f"layer must be in [0, n_layers] = [0, {L}] for {model.name}, got {layer}")
     return int(layer)
 
 
@@ -56,21 +57,21 @@ def _check_prompts(model: PlantedModel, prompts: Any) -> np.ndarray:
     try:
         arr = np.asarray(prompts)
     except Exception as exc:
-        raise ValueError(f"prompts must be an int array of shape (N, T): {exc}") from None
+        raise InputError(f"prompts must be an int array of shape (N, T): {exc}") from None
     if arr.ndim == 2 and arr.shape[0] == 0 or arr.size == 0:
-        raise ValueError(
+        raise InputError(
             f"prompts is an empty prompt set (shape {arr.shape}); need at least one prompt"
         )
     if arr.ndim != 2:
-        raise ValueError(f"prompts must have shape (N, T), got shape {arr.shape}")
+        raise InputError(f"prompts must have shape (N, T), got shape {arr.shape}")
     if arr.dtype.kind not in "iu":
-        raise ValueError(f"prompts must hold integer token ids, got dtype {arr.dtype}")
+        raise InputError(f"prompts must hold integer token ids, got dtype {arr.dtype}")
     if arr.min() < 0 or arr.max() >= model.cfg.vocab_size:
-        raise ValueError(
+        raise InputError(
             f"prompts must be token ids in [0, {model.cfg.vocab_size}), found [{arr.min()}, {arr.max()}]"
         )
     if arr.shape[1] > model.cfg.n_ctx:
-        raise ValueError(
+        raise InputError(
             f"prompts has T = {arr.shape[1]} positions, more than n_ctx = {model.cfg.n_ctx}"
         )
     return arr
@@ -90,13 +91,13 @@ def transformer_problem(
     """The LocalProblem of any toy transformer (cfg, params) steered at ``blocks.{layer}.hook_resid_pre``
     on ``tokens`` (N, T): stream ``resid_pre``, downstream ``run_from``, unembedding ``w_u`` (no bias)."""
     if not isinstance(cfg, TransformerConfig):
-        raise ValueError(f"cfg must be a TransformerConfig, got {type(cfg).__name__}")
+        raise InputError(f"cfg must be a TransformerConfig, got {type(cfg).__name__}")
     if (
         isinstance(layer, bool)
         or not isinstance(layer, (int, np.integer))
         or not 0 <= int(layer) <= cfg.n_layers
     ):
-        raise ValueError(
+        raise InputError(
             f"layer must be an int in [0, n_layers] = [0, {cfg.n_layers}], got {layer!r}"
         )
     layer = int(layer)
@@ -165,7 +166,7 @@ def steered_behaviour(
     like ``theory.jacobian.behaviour``: (|A|, N, T, V) logits/probs, (|A|, N) trait."""
     model = _check_model(model)
     if channel not in CHANNELS:
-        raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
+        raise InputError(f"channel must be one of {CHANNELS}, got {channel!r}")
     tokens = _check_prompts(model, prompts)
     out = []
     for alpha in alphas:

@@ -12,7 +12,8 @@ Laws (exact excess kurtosis ``kappa = E s^4 - 3`` in brackets):
 - ``bimodal``       1/2 N(-mu, sigma^2) + 1/2 N(mu, sigma^2), mu = 9/10, sigma^2 = 19/100
                     (a symmetric two-component Gaussian mixture)
                     [mu^4 + 6 mu^2 sigma^2 + 3 sigma^4 - 3 = -6561/5000]
-- ``scale_mixture`` 9/10 N(0, 1/2) + 1/10 N(0, 11/2) (heavy tails)       [3 (9/10 * 1/4 + 1/10 * 121/4) - 3 = 27/4]
+- ``scale_mixture`` 9/10 N(0, 1/2) + 1/10 N(0, 11/2) (heavy tails)
+                    [3 (9/10 * 1/4 + 1/10 * 121/4) - 3 = 27/4]
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from theory.independence import MIN_SAMPLES, as_mixing
+from theory.mixing import MIN_SAMPLES, as_mixing
+from theory.validation import as_choice, as_generator, as_int, as_positive_int, as_real
 
 Sampler = Callable[[np.random.Generator, int], np.ndarray]
 
@@ -95,18 +97,12 @@ NON_GAUSSIAN_LAWS = tuple(name for name, law in LAWS.items() if not law.gaussian
 
 def validate_laws(laws: Any) -> tuple[str, ...]:
     """The law names as a tuple; ValueError naming ``laws`` for an empty list or an unknown name."""
-    if isinstance(laws, str) or laws is None:
+    if isinstance(laws, (str, bytes)) or not isinstance(laws, (Sequence, np.ndarray)):
         raise ValueError(f"laws must be a sequence of law names, got {laws!r}")
-    try:
-        names = tuple(laws)
-    except TypeError:
-        raise ValueError(f"laws must be a sequence of law names, got {laws!r}") from None
+    names = tuple(laws)
     if not names:
         raise ValueError("laws must name at least one source law, got an empty sequence")
-    for name in names:
-        if not isinstance(name, str) or name not in LAWS:
-            raise ValueError(f"laws: unknown source law {name!r}; known laws: {sorted(LAWS)}")
-    return names
+    return tuple(as_choice(f"laws[{i}]", name, LAWS) for i, name in enumerate(names))
 
 
 def gaussian_mask(laws: Sequence[str]) -> np.ndarray:
@@ -116,29 +112,14 @@ def gaussian_mask(laws: Sequence[str]) -> np.ndarray:
 
 def validate_n_samples(n_samples: Any, name: str = "n_samples") -> int:
     """An int >= MIN_SAMPLES (the held-out Gaussianity statistic needs MIN_SAMPLES / 2 per half)."""
-    if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, (int, np.integer)):
-        raise ValueError(f"{name} must be an int, got {n_samples!r}")
-    if n_samples < MIN_SAMPLES:
-        raise ValueError(
-            f"{name} must be at least {MIN_SAMPLES} (the Gaussianity statistic needs "
-            f"{MIN_SAMPLES // 2} held-out samples), got {n_samples}"
-        )
-    return int(n_samples)
-
-
-def _rng(seed: Any) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int or a numpy Generator, got {seed!r}")
-    return np.random.default_rng(int(seed))
+    return as_int(name, n_samples, low=MIN_SAMPLES)
 
 
 def sample_sources(laws: Sequence[str], n_samples: int, seed: Any = 0) -> np.ndarray:
     """S (n_samples, k): column j drawn i.i.d. from ``laws[j]``, columns independent."""
     names = validate_laws(laws)
     n = validate_n_samples(n_samples)
-    rng = _rng(seed)
+    rng = as_generator("seed", seed)
     return np.column_stack([LAWS[name].sample(rng, n) for name in names]).astype(np.float64)
 
 
@@ -157,18 +138,12 @@ def validate_mixing(A: Any, k: int | None = None, name: str = "A") -> np.ndarray
 def random_mixing(d: int, k: int, seed: Any = 0, max_condition: float = 10.0) -> np.ndarray:
     """A = U diag(sigma) V^T (d, k): U, V Haar-orthonormal, sigma uniform in [1, max_condition] with
     sigma_max = max_condition and sigma_min = 1 when k >= 2, so cond(A) = max_condition exactly."""
-    for name, value in (("d", d), ("k", k)):
-        if (
-            isinstance(value, (bool, np.bool_))
-            or not isinstance(value, (int, np.integer))
-            or value < 1
-        ):
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    d = as_positive_int("d", d)
+    k = as_positive_int("k", k)
     if d < k:
         raise ValueError(f"d must be at least k (full column rank needs d >= k), got d={d}, k={k}")
-    if not np.isfinite(max_condition) or max_condition < 1:
-        raise ValueError(f"max_condition must be a finite number >= 1, got {max_condition!r}")
-    rng = _rng(seed)
+    max_condition = as_real("max_condition", max_condition, low=1.0)
+    rng = as_generator("seed", seed)
     U, _ = np.linalg.qr(rng.standard_normal((d, k)))
     V, _ = np.linalg.qr(rng.standard_normal((k, k)))
     sigma = rng.uniform(1.0, max_condition, k)
@@ -201,7 +176,8 @@ def mix(A: Any, laws: Sequence[str], n_samples: int, seed: Any = 0) -> MixedData
 
 
 def mixture_sampler(A: Any, laws: Sequence[str]) -> Callable[[int, int], np.ndarray]:
-    """``(n, seed) -> H`` (n, d) for fixed A and laws: the form ``theory.independence.amari_curve`` takes."""
+    """``(n, seed) -> H`` (n, d) for fixed A and laws: the form ``theory.amari_curves.amari_curve``
+    takes."""
     names = validate_laws(laws)
     A = validate_mixing(A, len(names))
     return lambda n, seed: sample_sources(names, n, seed) @ A.T

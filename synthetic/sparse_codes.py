@@ -22,31 +22,28 @@ from typing import Any
 import numpy as np
 import sympy
 
-
-def _as_int(name: str, x: Any, low: int) -> int:
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)) or int(x) < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {x!r}")
-    return int(x)
-
-
-def _rng(seed: Any) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(_as_int("seed", seed, 0))
+from theory.validation import (
+    as_bool,
+    as_generator,
+    as_int,
+    as_int_tuple,
+    as_positive_int,
+    as_real,
+    as_real_tuple,
+)
 
 
 def gaussian_matrix(m: int, p: int, seed: int | np.random.Generator = 0) -> np.ndarray:
     """(m, p) matrix with iid N(0, 1/m) entries (columns of expected unit norm)."""
-    m, p = _as_int("m", m, 1), _as_int("p", p, 1)
-    return _rng(seed).standard_normal((m, p)) / np.sqrt(m)
+    m, p = as_positive_int("m", m), as_positive_int("p", p)
+    return as_generator("seed", seed).standard_normal((m, p)) / np.sqrt(m)
 
 
 def random_support(p: int, k: int, seed: int | np.random.Generator = 0) -> np.ndarray:
     """Sorted uniform random k-subset of range(p)."""
-    p, k = _as_int("p", p, 1), _as_int("k", k, 0)
-    if k > p:
-        raise ValueError(f"k must be at most p = {p}, got {k}")
-    return np.sort(_rng(seed).choice(p, size=k, replace=False))
+    p = as_positive_int("p", p)
+    k = as_int("k", k, low=0, high=p)
+    return np.sort(as_generator("seed", seed).choice(p, size=k, replace=False))
 
 
 def sparse_code(
@@ -60,30 +57,26 @@ def sparse_code(
 ) -> np.ndarray:
     """A code in R^p with exactly k nonzeros on ``support`` (default: uniform random), magnitudes
     uniform in [low, high] and the given ``signs`` (default: random +-1)."""
-    p, k = _as_int("p", p, 1), _as_int("k", k, 0)
-    if k > p:
-        raise ValueError(f"k must be at most p = {p}, got {k}")
-    if not 0 < low <= high:
-        raise ValueError(f"need 0 < low <= high, got low={low}, high={high}")
-    rng = _rng(seed)
+    p = as_positive_int("p", p)
+    k = as_int("k", k, low=0, high=p)
+    low = as_real("low", low, low=0.0, low_open=True)
+    high = as_real("high", high, low=low)
+    rng = as_generator("seed", seed)
+    if support is not None:
+        support = as_int_tuple("support", support, low=0, high=p - 1, nonempty=False, distinct=True)
+        if len(support) != k:
+            raise ValueError(f"support must have k = {k} distinct indices, got {list(support)}")
+    if signs is not None:
+        signs = as_real_tuple("signs", signs, nonempty=False)
+        if len(signs) != k or any(abs(x) != 1 for x in signs):
+            raise ValueError(f"signs must be {k} entries of +-1, got {list(signs)}")
     if support is None:
         support = np.sort(rng.choice(p, size=k, replace=False))
     support = np.asarray(support, dtype=int)
-    if (
-        support.shape != (k,)
-        or len(set(support.tolist())) != k
-        or np.any(support < 0)
-        or np.any(support >= p)
-    ):
-        raise ValueError(
-            f"support must be {k} distinct indices in [0, {p}), got {support.tolist()}"
-        )
     mags = rng.uniform(low, high, size=k)
     if signs is None:
         signs = rng.choice([-1.0, 1.0], size=k)
     signs = np.asarray(signs, dtype=float)
-    if signs.shape != (k,) or not np.all(np.abs(signs) == 1):
-        raise ValueError(f"signs must be {k} entries of +-1, got {signs.tolist()}")
     a = np.zeros(p)
     a[support] = signs * mags
     return a
@@ -106,6 +99,7 @@ class PlantedSpark:
 
 
 def _check_spark(m: int, p: int, spark: int) -> None:
+    """The sparks an m x p matrix can have: 1..min(m + 1, p), or p + 1 when m >= p."""
     allowed = sorted(set(range(1, min(m + 1, p) + 1)) | ({p + 1} if m >= p else set()))
     if spark not in allowed:
         raise ValueError(f"spark must be one of {allowed} for an {m} x {p} matrix, got {spark}")
@@ -114,7 +108,8 @@ def _check_spark(m: int, p: int, spark: int) -> None:
 def planted_spark_matrix(
     m: int, p: int, spark: int, seed: int | np.random.Generator = 0, exact: bool = False
 ) -> PlantedSpark:
-    """An (m, p) matrix of spark exactly ``spark`` (1 <= spark <= min(m + 1, p), or p + 1 when m >= p).
+    """An (m, p) matrix of spark exactly ``spark`` (1 <= spark <= min(m + 1, p), or p + 1 when
+    m >= p).
 
     A circuit T of size ``spark`` at random positions: one column of T is ``sum beta_j`` times the
     others with every beta_j nonzero (spark 1: a zero column). Every smaller subset is independent:
@@ -124,9 +119,10 @@ def planted_spark_matrix(
     spans at most m Vandermonde columns T' + U, independent, so c in span(U) would need T' in U);
     larger planted sparks in exact mode are refused. spark = m + 1 and p + 1 plant nothing.
     """
-    m, p, spark = _as_int("m", m, 1), _as_int("p", p, 1), _as_int("spark", spark, 1)
+    m, p, spark = as_positive_int("m", m), as_positive_int("p", p), as_positive_int("spark", spark)
+    exact = as_bool("exact", exact)
     _check_spark(m, p, spark)
-    rng = _rng(seed)
+    rng = as_generator("seed", seed)
     plant = spark <= min(m, p)
     if exact and plant and spark >= 2 and 2 * spark - 3 > m:
         raise ValueError(
@@ -168,8 +164,10 @@ def concept_dictionary(
 ) -> PlantedSpark:
     """A (d, p) dictionary of unit-norm concept directions; with ``spark`` set, one planted circuit
     of that size (e.g. spark 3: one concept is a combination of two others)."""
-    d, p = _as_int("d", d, 1), _as_int("p", p, 1)
-    rng = _rng(seed)
+    d, p = as_positive_int("d", d), as_positive_int("p", p)
+    if spark is not None:
+        spark = as_positive_int("spark", spark)
+    rng = as_generator("seed", seed)
     if spark is None:
         spark = min(d, p) + 1 if d < p else p + 1
     planted = planted_spark_matrix(d, p, spark, rng)

@@ -31,6 +31,7 @@ import numpy as np
 
 import theory  # noqa: F401  (float64 everywhere)
 from theory.steering import Steering
+from theory.validation import InputError
 
 NORMS = ("layernorm", "rmsnorm")
 EPS = 1e-5  # added to the variance (LayerNorm) or mean square (RMSNorm) under the square root
@@ -71,12 +72,12 @@ class TransformerConfig:
                 or value < lowest
             ):
                 kind = "a non-negative int" if lowest == 0 else "a positive int"
-                raise ValueError(f"TransformerConfig.{name} must be {kind}, got {value!r}")
+                raise InputError(f"TransformerConfig.{name} must be {kind}, got {value!r}")
             object.__setattr__(self, name, int(value))
         if self.norm not in NORMS:
-            raise ValueError(f"TransformerConfig.norm must be one of {NORMS}, got {self.norm!r}")
+            raise InputError(f"TransformerConfig.norm must be one of {NORMS}, got {self.norm!r}")
         if self.d_model % self.n_heads:
-            raise ValueError(
+            raise InputError(
                 f"TransformerConfig.d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
             )
 
@@ -283,18 +284,18 @@ def run_blocks(params: dict, cfg: TransformerConfig, resid, start: int, stop: in
     start = _check_layer("start", start, cfg)
     stop = _check_layer("stop", stop, cfg)
     if stop < start:
-        raise ValueError(f"stop must be at least start = {start}, got {stop}")
+        raise InputError(f"stop must be at least start = {start}, got {stop}")
     return _run_blocks_jit(params, cfg, resid, start, stop)
 
 
 def unembed(params: dict, final):
     """Logits z = final @ w_u for the final normalised stream ``final`` (..., d); no bias."""
     if not isinstance(params, dict) or "w_u" not in params:
-        raise ValueError("params must be the dict made by init_params (it has no 'w_u')")
+        raise InputError("params must be the dict made by init_params (it has no 'w_u')")
     d = params["w_u"].shape[0]
     final = _check_float_array("final", final, min_ndim=1)
     if final.shape[-1] != d:
-        raise ValueError(f"final must have last dimension d_model = {d}, got shape {final.shape}")
+        raise InputError(f"final must have last dimension d_model = {d}, got shape {final.shape}")
     return _unembed_jit(params, final)
 
 
@@ -319,20 +320,20 @@ def _apply(params: dict, cfg: TransformerConfig, tokens, steering: Steering | No
     if steering is None:
         return _forward_jit(params, cfg, tokens, 0, None, None, None)
     if not isinstance(steering, Steering):
-        raise ValueError(
+        raise InputError(
             f"steering must be a theory.steering.Steering or None, got {type(steering).__name__}"
         )
     layer = _check_layer("steering.layer", steering.layer, cfg)
     vector = steering.vector
     if vector.shape != (cfg.d_model,):
-        raise ValueError(
+        raise InputError(
             f"steering.vector must have length d_model = {cfg.d_model}, got shape {vector.shape}"
         )
     mask = None
     if steering.positions is not None:
         T = tokens.shape[-1]
         if any(p >= T for p in steering.positions):
-            raise ValueError(
+            raise InputError(
                 f"steering.positions must lie in [0, T) = [0, {T}), got {list(steering.positions)}"
             )
         mask = np.zeros(T)
@@ -387,7 +388,7 @@ def _is_traced(x: Any) -> bool:
 
 def _check_cfg(cfg: Any) -> None:
     if not isinstance(cfg, TransformerConfig):
-        raise ValueError(f"cfg must be a TransformerConfig, got {type(cfg).__name__}")
+        raise InputError(f"cfg must be a TransformerConfig, got {type(cfg).__name__}")
 
 
 def _check_key(key: Any) -> None:
@@ -398,7 +399,7 @@ def _check_key(key: Any) -> None:
         and key.shape == (2,)
     )
     if not ok:
-        raise ValueError(
+        raise InputError(
             f"key must be a single jax.random key (e.g. jax.random.key(0)), got {key!r}"
         )
 
@@ -413,59 +414,59 @@ def _expected_params(cfg: TransformerConfig):
 def _check_params(params: Any, cfg: TransformerConfig) -> None:
     """params must have exactly the tree structure and shapes init_params(cfg, .) makes."""
     if not isinstance(params, dict):
-        raise ValueError(
+        raise InputError(
             f"params must be the dict made by init_params, got {type(params).__name__}"
         )
     treedef, expected = _expected_params(cfg)
     leaves, got_def = jax.tree_util.tree_flatten(params)
     if got_def != treedef:
-        raise ValueError(f"params does not have the structure init_params makes for cfg = {cfg}")
+        raise InputError(f"params does not have the structure init_params makes for cfg = {cfg}")
     for leaf, (name, shape) in zip(leaves, expected):
         if jnp.shape(leaf) != shape:
-            raise ValueError(f"params{name} has shape {jnp.shape(leaf)}, but cfg needs {shape}")
+            raise InputError(f"params{name} has shape {jnp.shape(leaf)}, but cfg needs {shape}")
 
 
 def _check_layer(name: str, layer: Any, cfg: TransformerConfig) -> int:
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-        raise ValueError(
+        raise InputError(
             f"{name} must be a Python int in [0, n_layers] = [0, {cfg.n_layers}], got {layer!r}"
         )
     if not 0 <= layer <= cfg.n_layers:
-        raise ValueError(f"{name} must be in [0, n_layers] = [0, {cfg.n_layers}], got {layer}")
+        raise InputError(f"{name} must be in [0, n_layers] = [0, {cfg.n_layers}], got {layer}")
     return int(layer)
 
 
 def _check_tokens(tokens: Any, cfg: TransformerConfig):
     """(T,) or (N, T) integer ids in [0, vocab_size), 1 <= T <= n_ctx, N >= 1; returned as int32."""
     if tokens is None:
-        raise ValueError("tokens is required: an int array of shape (T,) or (N, T), got None")
+        raise InputError("tokens is required: an int array of shape (T,) or (N, T), got None")
     traced = _is_traced(tokens)
     if not traced:
         try:
             tokens = np.asarray(tokens)
         except Exception as exc:  # ragged lists and the like
-            raise ValueError(
+            raise InputError(
                 f"tokens must be an int array of shape (T,) or (N, T): {exc}"
             ) from None
     shape = tuple(tokens.shape)
     if len(shape) not in (1, 2):
-        raise ValueError(
+        raise InputError(
             f"tokens must have shape (T,) or (N, T), got ndim {len(shape)} (shape {shape})"
         )
     if len(shape) == 2 and shape[0] == 0:
-        raise ValueError(
+        raise InputError(
             f"tokens is an empty prompt set (N = 0, shape {shape}); need at least one prompt"
         )
     if shape[-1] == 0:
-        raise ValueError(f"tokens must hold at least one token per prompt, got shape {shape}")
+        raise InputError(f"tokens must hold at least one token per prompt, got shape {shape}")
     if shape[-1] > cfg.n_ctx:
-        raise ValueError(f"tokens has T = {shape[-1]} positions, more than n_ctx = {cfg.n_ctx}")
+        raise InputError(f"tokens has T = {shape[-1]} positions, more than n_ctx = {cfg.n_ctx}")
     if tokens.dtype.kind not in "iu":
-        raise ValueError(f"tokens must have an integer dtype, got {tokens.dtype}")
+        raise InputError(f"tokens must have an integer dtype, got {tokens.dtype}")
     if not traced:
         lo, hi = int(tokens.min()), int(tokens.max())
         if lo < 0 or hi >= cfg.vocab_size:
-            raise ValueError(
+            raise InputError(
                 f"tokens must be ids in [0, vocab_size) = [0, {cfg.vocab_size}), found values in [{lo}, {hi}]"
             )
     return jnp.asarray(tokens, dtype=jnp.int32)
@@ -475,35 +476,35 @@ def _check_resid(resid: Any, cfg: TransformerConfig):
     resid = _check_float_array("resid", resid, min_ndim=2)
     shape = resid.shape
     if len(shape) > 3 or shape[-1] != cfg.d_model:
-        raise ValueError(
+        raise InputError(
             f"resid must have shape (T, d) or (N, T, d) with d = {cfg.d_model}, got {shape}"
         )
     if 0 in shape:
-        raise ValueError(f"resid must not be empty (no prompts or no positions), got shape {shape}")
+        raise InputError(f"resid must not be empty (no prompts or no positions), got shape {shape}")
     if shape[-2] > cfg.n_ctx:
-        raise ValueError(f"resid has T = {shape[-2]} positions, more than n_ctx = {cfg.n_ctx}")
+        raise InputError(f"resid has T = {shape[-2]} positions, more than n_ctx = {cfg.n_ctx}")
     return resid
 
 
 def _check_float_array(name: str, x: Any, ndim: int | None = None, min_ndim: int = 0):
     """A real array of the given ndim as float64, finite when its values are known (not traced)."""
     if x is None:
-        raise ValueError(f"{name} is required, got None")
+        raise InputError(f"{name} is required, got None")
     traced = _is_traced(x)
     if not traced:
         try:
             x = np.asarray(x)
         except Exception as exc:
-            raise ValueError(f"{name} must be a real numeric array: {exc}") from None
+            raise InputError(f"{name} must be a real numeric array: {exc}") from None
     kind = np.dtype(x.dtype).kind
     if kind not in "iuf":
-        raise ValueError(f"{name} must be real numeric (int or float), got dtype {x.dtype}")
+        raise InputError(f"{name} must be real numeric (int or float), got dtype {x.dtype}")
     if ndim is not None and x.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {tuple(x.shape)}")
+        raise InputError(f"{name} must have {ndim} dimension(s), got shape {tuple(x.shape)}")
     if x.ndim < min_ndim:
-        raise ValueError(
+        raise InputError(
             f"{name} must have at least {min_ndim} dimension(s), got shape {tuple(x.shape)}"
         )
     if not traced and not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} must be finite, found NaN or infinite entries")
+        raise InputError(f"{name} must be finite, found NaN or infinite entries")
     return jnp.asarray(x, dtype=jnp.float64)

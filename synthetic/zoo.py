@@ -26,6 +26,7 @@ import numpy as np
 from synthetic.transformer import Transformer, TransformerConfig, init_params
 from theory.steering import Steering
 from theory.validation import (
+    InputError,
     as_choice,
     as_int,
     as_int_tuple,
@@ -109,7 +110,7 @@ class PlantedModel(Transformer):
         concept.setflags(write=False)
         plus, minus = _token_set("plus", plus, V), _token_set("minus", minus, V)
         if np.intersect1d(plus, minus).size:
-            raise ValueError("plus and minus must be disjoint")
+            raise InputError("plus and minus must be disjoint")
         tokens = _token_set("concept_tokens", concept_tokens, V)
         self._fill(
             str(name),
@@ -186,27 +187,27 @@ def trait_score(logits, plus, minus):
     ``plus`` and ``minus`` are non-empty, disjoint sets of token ids in [0, V). jit/grad-friendly in
     ``logits`` (the id sets must be concrete); a set's logsumexp ignores every other token exactly."""
     if logits is None:
-        raise ValueError("logits is required: an array of shape (..., T, V), got None")
+        raise InputError("logits is required: an array of shape (..., T, V), got None")
     if not isinstance(logits, jax.core.Tracer):
         try:
             logits = np.asarray(logits)
         except Exception as exc:
-            raise ValueError(
+            raise InputError(
                 f"logits must be a numeric array of shape (..., T, V): {exc}"
             ) from None
         if logits.dtype.kind not in "iuf":
-            raise ValueError(f"logits must be real numeric, got dtype {logits.dtype}")
+            raise InputError(f"logits must be real numeric, got dtype {logits.dtype}")
         if logits.size and not np.all(np.isfinite(logits)):
-            raise ValueError("logits must be finite, found NaN or infinite entries")
+            raise InputError("logits must be finite, found NaN or infinite entries")
     if logits.ndim < 2 or 0 in logits.shape:
-        raise ValueError(
+        raise InputError(
             f"logits must have shape (..., T, V) with T, V >= 1, got {tuple(logits.shape)}"
         )
     V = logits.shape[-1]
     plus = _token_set("plus", plus, V)
     minus = _token_set("minus", minus, V)
     if np.intersect1d(plus, minus).size:
-        raise ValueError(
+        raise InputError(
             f"plus and minus must be disjoint, both contain {np.intersect1d(plus, minus).tolist()}"
         )
     in_plus, in_minus = np.zeros(V, bool), np.zeros(V, bool)
@@ -231,13 +232,13 @@ def plant_concept(
     d, V = params["w_u"].shape
     c = np.asarray(concept, dtype=np.float64)
     if c.shape != (d,) or not np.all(np.isfinite(c)):
-        raise ValueError(
+        raise InputError(
             f"concept must be a finite vector of length d_model = {d}, got shape {c.shape}"
         )
     plus, minus = _token_set("plus", plus, V), _token_set("minus", minus, V)
     concept_tokens = _token_set("concept_tokens", concept_tokens, params["wte"].shape[0])
     if np.intersect1d(plus, minus).size:
-        raise ValueError("plus and minus must be disjoint")
+        raise InputError("plus and minus must be disjoint")
     beta, gamma = as_real("beta", beta), as_real("gamma", gamma)
     wte, w_u = np.array(params["wte"], dtype=np.float64), np.array(params["w_u"], dtype=np.float64)
     wte[concept_tokens] += beta * c
@@ -287,7 +288,7 @@ def make_prompts(
     elif isinstance(model_or_cfg, TransformerConfig):
         cfg, concept_tokens = model_or_cfg, None
     else:
-        raise ValueError(
+        raise InputError(
             f"model_or_cfg must be a PlantedModel or TransformerConfig, got {type(model_or_cfg).__name__}"
         )
     n_prompts = as_positive_int("n_prompts", n_prompts)

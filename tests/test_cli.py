@@ -226,3 +226,40 @@ def test_twin_json_witness_reverified_by_running_the_model(capsys):
 def test_local_and_twin_bad_input_exit_2(capsys, argv):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == "" and err.startswith("steerid: error:")
+
+
+_BUG = """
+import sys
+import proofs_check.model_checks as checks
+
+def broken(*args, **kwargs):
+    raise {exc}("an internal mistake, not the user's")
+
+checks.local_certificate = broken
+from proofs_check.cli import main
+sys.exit(main(["local", "--model", "tiny-ln", "--layer", "1"]))
+"""
+
+
+@pytest.mark.parametrize("exc", ["ValueError", "ZeroDivisionError", "KeyError"])
+def test_an_internal_error_is_a_traceback_and_exit_1(exc):
+    """A bug inside the toolkit (here a plain ValueError, not a validator's InputError) must not be
+    reported as the user's bad input: it propagates, Python prints the traceback, exit code 1."""
+    res = subprocess.run(
+        [sys.executable, "-c", _BUG.format(exc=exc)], capture_output=True, text=True, check=False
+    )
+    assert res.returncode == 1
+    assert "Traceback (most recent call last)" in res.stderr and exc in res.stderr
+    assert "steerid: error:" not in res.stderr
+
+
+def test_bad_input_through_the_console_entry_is_one_line_and_exit_2():
+    res = subprocess.run(
+        [sys.executable, "-m", "proofs_check.cli", "local", "--layer", "9"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 2 and res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("steerid: error:") and "layer" in lines[0]

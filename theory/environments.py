@@ -8,23 +8,24 @@ and survive any number of environments.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import sympy
 
-from .certificate import Certificate, Verdict
-from .linear import UndecidedRankError, equivalence_class
-from .linear_checks import undecided_certificate
-from .validation import as_matrix, as_vector
+from .certificate import Certificate, Verdict, ratio_margin
+from .gates import decide, refute
+from .linear import EPS, UndecidedRankError, _as_exact_vector, equivalence_class
+from .linear_evidence import class_fields, undecided_certificate
+from .rank import decide_rank
+from .residual import NOISE_FACTOR
+from .validation import as_generator, as_matrix, as_positive_int, as_tolerance, as_vector
 
 
 def environments_needed(d: int, r: int) -> int:
     """ceil(d / r): generic environments of readout rank r needed to identify v in R^d."""
-    for name, x in (("d", d), ("r", r)):
-        if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
-            raise ValueError(f"{name} must be a positive int, got {x!r}")
+    d, r = as_positive_int("d", d), as_positive_int("r", r)
     if r > d:
         raise ValueError(f"r must be at most d = {d} (a readout of R^d has rank <= d), got {r}")
     return math.ceil(d / r)
@@ -32,7 +33,11 @@ def environments_needed(d: int, r: int) -> int:
 
 def stack_readouts(readouts: Sequence[Any]):
     """[L_1; ...; L_E]: numeric (float64) or exact (all sympy) readouts sharing d columns."""
-    if isinstance(readouts, (np.ndarray, sympy.MatrixBase)) or len(readouts) == 0:
+    if (
+        isinstance(readouts, (np.ndarray, sympy.MatrixBase, str))
+        or not isinstance(readouts, Sequence)
+        or len(readouts) == 0
+    ):
         raise ValueError(
             "readouts must be a non-empty list of (m_e, d) matrices, one per environment"
         )
@@ -54,115 +59,156 @@ def stack_readouts(readouts: Sequence[Any]):
 
 def multi_environment_class(readouts: Sequence[Any], v: Any, tol: float | None = None):
     """The class of v under every environment at once: ``v + ker [L_1; ...; L_E]`` (T1 on the stack)."""
-    return equivalence_class(stack_readouts(readouts), v, tol)
+    tol = as_tolerance("tol", tol)
+    L = stack_readouts(readouts)
+    return equivalence_class(L, v) if isinstance(L, sympy.MatrixBase) else equivalence_class(L, v, tol)
 
 
-T6_CLAIM = "v is identifiable from these environments: rank [L_1; ...; L_E] = d (class v + intersection of ker L_e)"
+T6_CLAIM = (
+    "v is identifiable from these environments: rank [L_1; ...; L_E] = d "
+    "(class v + intersection of ker L_e)"
+)
 
 
-def check_t6(readouts: Sequence[Any], v: Any, tol: float | None = None) -> Certificate:
+def recovery_tolerance(cls: Any) -> float:
+    """Round-off of re-solving a full-column-rank stack by least squares, relative to max(|v|, 1):
+    ``1e3 max(M, d) eps s_1 / s_d``."""
+    s = cls.decision.singular_values
+    if s.size == 0 or s[-1] == 0:
+        return 0.0
+    return 1e3 * max(cls.decision.n, cls.d) * EPS * float(s[0] / s[cls.d - 1])
+
+
+def environment_changes(mats: Sequence[np.ndarray], v: np.ndarray, u: np.ndarray):
+    """Per environment: (|L_e (v + u) - L_e v|, round-off of that difference)."""
+    out = []
+    for R in mats:
+        b_v, b_w = R @ v, R @ (v + u)
+        noise = NOISE_FACTOR * EPS * max(float(np.linalg.norm(b_v)), float(np.linalg.norm(b_w)))
+        out.append((float(np.linalg.norm(b_w - b_v)), noise))
+    return out
+
+
+def check_t6(
+    readouts: Sequence[Any], v: Any, tol: float | None = None, *, witness: Any | None = None
+) -> Certificate:
     """Certificate for identifiability of v from the environments' readouts.
 
-    holds: the stacked rank is d (v identifiable); witness ``recovered``, v re-solved from the
-    stacked behaviour ``y_e = L_e v`` by least squares, with its error. violated: a common null
-    direction u (in every ker L_e) is the witness, re-verified environment by environment: v and
-    ``v + u`` give the same behaviour everywhere. undecided: the stacked rank is not certified."""
+    holds: the stacked rank is d and the witness ``recovered`` (v re-solved from the stacked
+    behaviour ``y_e = L_e v`` by least squares) is within ``recovery_tolerance`` of v (typed
+    ``residual``; a gate: else undecided). violated: a common null direction u (in every ker L_e)
+    is the witness, re-verified environment by environment: v and ``v + u`` give the same behaviour
+    in every environment, to within 10 tau |u| plus round-off (a gate: a re-run that disagrees makes
+    the verdict undecided). undecided: the stacked rank is not certified. ``witness``: a claimed
+    recovered v (full rank) or common null direction (otherwise) to re-verify in place of the one
+    computed. Sympy readouts: the same, exactly."""
     L = stack_readouts(readouts)
     if isinstance(L, sympy.MatrixBase):
-        return _check_t6_exact(readouts, L, v)
+        return _check_t6_exact(readouts, L, v, witness)
     d = L.shape[1]
     vf = as_vector("v", v, d, against="the readouts")
+    tol = as_tolerance("tol", tol)
+    claimed = None if witness is None else as_vector("witness", witness, d, against="the readouts")
     cls = equivalence_class(L, vf, tol)
     if not cls.certified:
         return undecided_certificate("T6", T6_CLAIM, cls, "the stacked readout [L_1; ...; L_E]")
-    mats = [np.asarray(R, dtype=float) for R in readouts]
-    ranks = [equivalence_class(R, vf, tol).rank for R in mats]
-    details = {
+    mats = [as_matrix(f"readouts[{i}]", R) for i, R in enumerate(readouts)]
+    ranks = [decide_rank(R, tol, f"readouts[{i}]").rank for i, R in enumerate(mats)]
+    details: dict[str, Any] = {
         "environments": len(mats),
         "ranks": ranks,
-        "stacked_rank": cls.rank,
-        "d": d,
         "sum_of_ranks": int(sum(ranks)),
     }
+    common = dict(theorem="T6", claim=T6_CLAIM, **class_fields(cls))
     if cls.dim == 0:
-        y = L @ vf
-        recovered = np.linalg.lstsq(L, y, rcond=None)[0]
+        recovered = claimed if claimed is not None else np.linalg.lstsq(L, L @ vf, rcond=None)[0]
         err = float(np.linalg.norm(recovered - vf) / max(np.linalg.norm(vf), 1.0))
-        details["recovery_error"] = err
-        return Certificate(
-            theorem="T6",
-            verdict=Verdict.HOLDS,
-            claim=T6_CLAIM,
-            dim=0,
-            rank=cls.rank,
-            margin=cls.decision.margin,
-            tolerance=cls.decision.tolerance,
-            witness={"v": vf, "recovered": recovered},
-            details=details,
+        limit = recovery_tolerance(cls)
+        verdict, margin, reason = decide(
+            {}, {"rank": cls.decision.margin}, {"recovered = v": ratio_margin(limit, err)}
         )
-    u = cls.basis[:, 0]
-    per_env = [
-        float(np.linalg.norm(R @ u)) / max(float(np.linalg.norm(R, 2)), 1e-300) for R in mats
-    ]
-    details["witness_readout_change_per_environment"] = per_env
+        return Certificate(
+            verdict=verdict,
+            margin=margin,
+            witness={"v": vf, "recovered": recovered},
+            residual=err,
+            residual_tolerance=limit,
+            reason=reason,
+            details=details,
+            **common,
+        )
+    u = claimed if claimed is not None else cls.basis[:, 0]
+    nu = float(np.linalg.norm(u))
+    changes = environment_changes(mats, vf, u)
+    slack = 10.0 * cls.decision.tolerance * nu
+    gates = {"rank": cls.decision.margin, "witness nonzero": math.inf if nu > 0 else 0.0}
+    for e, (change, noise) in enumerate(changes):
+        gates[f"environment {e} unchanged"] = ratio_margin(slack + noise, change)
+    verdict, margin, reason = refute(gates)
+    worst = max(change for change, _ in changes)
+    details["witness_change_per_environment"] = [change for change, _ in changes]
     return Certificate(
-        theorem="T6",
-        verdict=Verdict.VIOLATED,
-        claim=T6_CLAIM,
-        dim=cls.dim,
-        rank=cls.rank,
-        margin=cls.decision.margin,
-        tolerance=cls.decision.tolerance,
+        verdict=verdict,
+        margin=margin,
         witness={"v": vf, "common_null_direction": u, "equivalent": vf + u},
+        residual=worst,
+        residual_tolerance=slack,
+        reason=reason,
         details=details,
+        **common,
     )
 
 
-def _check_t6_exact(readouts: Sequence[sympy.Matrix], L: sympy.Matrix, v: Any) -> Certificate:
-    """check_t6 in the rationals: the verdict is a proof for this instance."""
+def _check_t6_exact(
+    readouts: Sequence[sympy.Matrix], L: sympy.Matrix, v: Any, witness: Any | None
+) -> Certificate:
+    """check_t6 in the rationals: every gate is an exact identity, so the verdict is a proof for
+    this instance (undecided only when a claimed witness fails its identity)."""
     cls = equivalence_class(L, sympy.Matrix(v))
+    claimed = None if witness is None else _as_exact_vector("witness", witness, cls.d)
     ranks = [R.rank() for R in readouts]
-    details = {
+    details: dict[str, Any] = {
         "environments": len(readouts),
         "ranks": ranks,
-        "stacked_rank": cls.rank,
-        "d": cls.d,
         "sum_of_ranks": int(sum(ranks)),
         "exact": True,
     }
+    common = dict(theorem="T6", claim=T6_CLAIM, dim=cls.dim, rank=cls.rank, d=cls.d)
     vf = np.array(cls.vector, dtype=float).ravel()
     if cls.dim == 0:
+        recovered = claimed if claimed is not None else cls.point
+        ok = (recovered - cls.vector).is_zero_matrix
         return Certificate(
-            theorem="T6",
-            verdict=Verdict.HOLDS,
-            claim=T6_CLAIM,
-            dim=0,
-            rank=cls.rank,
-            witness={"v": vf, "recovered": np.array(cls.point, dtype=float).ravel()},
+            verdict=Verdict.HOLDS if ok else Verdict.UNDECIDED,
+            witness={"v": vf, "recovered": np.array(recovered, dtype=float).ravel()},
+            reason="" if ok else "the claimed recovery is not v",
             details=details,
+            **common,
         )
-    u = cls.basis[:, 0]
+    u = claimed if claimed is not None else cls.basis[:, 0]
+    images = [R * u for R in readouts]
+    ok = not u.is_zero_matrix and all(image.is_zero_matrix for image in images)
     details["common_null_direction_exact"] = str(list(u))
-    details["witness_readout_change_per_environment"] = [str(list(R * u)) for R in readouts]
+    details["witness_readout_change_per_environment"] = [str(list(image)) for image in images]
     return Certificate(
-        theorem="T6",
-        verdict=Verdict.VIOLATED,
-        claim=T6_CLAIM,
-        dim=cls.dim,
-        rank=cls.rank,
+        verdict=Verdict.VIOLATED if ok else Verdict.UNDECIDED,
         witness={
             "v": vf,
             "common_null_direction": np.array(u, dtype=float).ravel(),
             "equivalent": np.array(cls.vector + u, dtype=float).ravel(),
         },
+        reason="" if ok else "counterexample not verified: L_e u != 0 for some environment",
         details=details,
+        **common,
     )
 
 
-def identifiable_fraction(
-    d: int, rank: int, n_env: int, trials: int, rng: np.random.Generator
-) -> float:
-    """Fraction of draws of n_env Gaussian readouts of rank ``rank`` whose stack has rank d."""
+def identifiable_fraction(d: int, rank: int, n_env: int, trials: int, rng: Any) -> float:
+    """Fraction of draws of n_env Gaussian readouts of rank ``rank`` whose stack has rank d
+    (``rng``: a numpy Generator or a seed)."""
+    d, rank = as_positive_int("d", d), as_positive_int("rank", rank)
+    n_env, trials = as_positive_int("n_env", n_env), as_positive_int("trials", trials)
+    rng = as_generator("rng", rng)
     hits = 0
     for _ in range(trials):
         mats = [
@@ -177,6 +223,19 @@ def identifiable_fraction(
     return hits / trials
 
 
+def phase_diagram(d: int, ranks: Sequence[int], max_env: int, trials: int, seed: int) -> np.ndarray:
+    """fraction[i, j]: share of Gaussian draws of (j + 1) environments of rank ranks[i] that
+    identify v in R^d."""
+    max_env = as_positive_int("max_env", max_env)
+    rng = as_generator("seed", seed)
+    return np.array(
+        [
+            [identifiable_fraction(d, r, E, trials, rng) for E in range(1, max_env + 1)]
+            for r in ranks
+        ]
+    )
+
+
 T6_LOCAL_CLAIM = (
     "v is locally identifiable from these environments: the stacked Jacobians (summed Fisher "
     "information) have rank d"
@@ -184,13 +243,34 @@ T6_LOCAL_CLAIM = (
 
 
 def check_t6_local(
-    problems: Sequence[Any], v: Any, channel: str, tol: float | None = None
+    problems: Sequence[Any],
+    v: Any,
+    channel: str,
+    tol: float | None = None,
+    *,
+    witness: Any | None = None,
+    rerun: Callable[[np.ndarray], float] | None = None,
+    rerun_limit: float | None = None,
 ) -> Certificate:
     """T6 on a smooth model: one LocalProblem per environment (same model and hook, different prompt
     distributions); v is locally identifiable iff the stacked Jacobians have rank d, i.e. the summed
     Fisher information is nonsingular (probs channel). The stack is of square-root factors, so the
-    Fisher information is never formed. Witness when not: a common null direction; the all-ones
-    direction of a LayerNorm model is named ("layernorm-mean") and survives every environment."""
+    Fisher information is never formed. Witness when not: a common null direction, gated as in
+    ``theory.cross_layer.stacked_certificate`` (its image in every environment, and ``rerun``
+    through the whole model when given); the all-ones direction of a LayerNorm model is named
+    ("layernorm-mean") and survives every environment."""
     from .cross_layer import stacked_certificate
 
-    return stacked_certificate(problems, v, channel, None, tol, "T6", T6_LOCAL_CLAIM, "environment")
+    return stacked_certificate(
+        problems,
+        v,
+        channel,
+        None,
+        tol,
+        "T6",
+        T6_LOCAL_CLAIM,
+        "environment",
+        witness=witness,
+        rerun=rerun,
+        rerun_limit=rerun_limit,
+    )

@@ -54,3 +54,16 @@ def decide(
         margin = min(passed, min(holds_needs.values()))
         return Verdict.UNDECIDED, margin, f"not cleared: {', '.join(short)}"
     return Verdict.HOLDS, min(passed, min(holds_needs.values(), default=math.inf)), ""
+
+
+def refute(gates: Mapping[str, float]) -> tuple[Verdict, float | None, str]:
+    """(verdict, margin, reason) of a counterexample: violated iff every gate it rests on clears
+    (its rank decision, its re-runs); otherwise undecided, naming the gates that were short."""
+    for name, m in gates.items():
+        if math.isnan(m) or m < 0:
+            raise ValueError(f"gate {name!r} has margin {m!r}; margins are >= 0")
+    margin = min(gates.values(), default=math.inf)
+    short = [n for n, m in gates.items() if m < 1]
+    if short:
+        return Verdict.UNDECIDED, margin, f"counterexample not verified: {', '.join(short)}"
+    return Verdict.VIOLATED, margin, ""

@@ -76,7 +76,8 @@ def fit_ica(
     max_iter: int = DEFAULT_MAX_ITER,
     tol: float = DEFAULT_ICA_TOL,
 ) -> IcaFit:
-    """FastICA on the rows of H (whiten="unit-variance", fun="logcosh", parallel, random_state=seed).
+    """FastICA on the rows of H (whiten="unit-variance", fun="logcosh", parallel algorithm,
+    random_state=seed).
 
     ``n_components`` defaults to the certified rank of the centred H. A ConvergenceWarning is caught
     and recorded in the fit (``converged=False``); other warnings are re-emitted.

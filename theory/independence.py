@@ -15,8 +15,9 @@ This module holds T8's certificates; the tools they use live in one module per j
 re-exported here: ``theory.mixing`` (the model's input checks), ``theory.amari`` (Amari index,
 column matching), ``theory.ica`` (FastICA), ``theory.gaussianity`` (normality tests, Bonferroni),
 ``theory.rotations`` (block rotations, the rotated twin and its exact re-verification),
-``theory.two_sample`` (projection KS test), ``theory.amari_curves`` (error against sample size).
-Data, masks and samplers are arguments; the source laws and generators live in ``synthetic.sources``.
+``theory.two_sample`` (projection KS test), ``theory.amari_curves`` (error against sample size),
+and the counterexample's certificate ``check_t8_twin`` in ``theory.independence_twin``. Data,
+masks and samplers are arguments; the source laws and generators live in ``synthetic.sources``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .amari import Alignment, align_columns, amari_index, block_amari_index, match_rows
-from .amari_curves import AmariCurve, amari_curve, amari_curves, as_sizes, log_spaced_sizes
+from .amari_curves import AmariCurve, amari_curve, amari_curves, log_spaced_sizes
 from .certificate import Certificate, Verdict, min_margin, ratio_margin
 from .gaussianity import (
     ComponentGaussianity,
@@ -45,6 +46,7 @@ from .ica import (
     fit_ica,
     n_components_from_data,
 )
+from .independence_twin import T8_TWIN_CLAIM, check_t8_twin
 from .mixing import (
     MIN_SAMPLES,
     MIN_TEST_SAMPLES,
@@ -56,6 +58,7 @@ from .mixing import (
 from .rank import decide_rank
 from .rotations import (
     TwinCheck,
+    TwinMaker,
     embed_block_rotation,
     gaussian_block_rotation,
     plane_rotation,
@@ -65,8 +68,6 @@ from .rotations import (
 )
 from .two_sample import TwoSampleTest, projection_ks_test
 from .validation import (
-    as_count,
-    as_fraction,
     as_int,
     as_matrix,
     as_positive_real,
@@ -88,6 +89,7 @@ __all__ = [
     "IcaFit",
     "NoGaussianPairError",
     "TwinCheck",
+    "TwinMaker",
     "TwoSampleTest",
     "align_columns",
     "amari_curve",
@@ -119,18 +121,10 @@ T8_CLAIM = (
     "h = A s, independent sources, at most one Gaussian, A of full column rank => "
     "A identified up to permutation and scale of its columns"
 )
-T8_TWIN_CLAIM = (
-    "g >= 2 Gaussian sources => for R orthogonal on the Gaussian block, A R s has the law "
-    "of A s (equal covariance, two-sample test cannot separate), and A R != A up to "
-    "permutation/scale"
-)
 T8_RATE_CLAIM = (
     "at most one Gaussian source => FastICA's Amari index falls as n^(-1/2): "
     "log-log slope of the median within slack of -1/2"
 )
-
-# (A, gaussian mask, block=..., angle=...) -> (twin B = A R, R); ``rotated_twin`` by default
-TwinMaker = Callable[..., tuple[Any, Any]]
 
 
 def check_t8_laws(
@@ -172,7 +166,9 @@ def check_t8_laws(
         )
     as_mixing(Af)  # certified but deficient: the theorem's hypothesis fails -> ValueError naming A
     if g <= 1:
-        return Certificate(verdict=Verdict.HOLDS, dim=0, margin=dec.margin, details=details, **common)
+        return Certificate(
+            verdict=Verdict.HOLDS, dim=0, margin=dec.margin, details=details, **common
+        )
     twin, R = make_twin(Af, mask, angle=angle)
     check = verify_twin(Af, twin, mask)
     ok = check.ok
@@ -326,136 +322,6 @@ def check_t8(
     )
 
 
-def _draw(sampler: Callable, n: int, k: int, rng: np.random.Generator, name: str) -> np.ndarray:
-    S = as_matrix(name, sampler(n, rng))
-    if S.shape != (n, k):
-        raise ValueError(f"{name}(n, rng) must return ({n}, {k}) source samples, got {S.shape}")
-    return S
-
-
-def check_t8_twin(
-    A: Any,
-    gaussian: Any,
-    sample_sources: Callable[[int, np.random.Generator], np.ndarray],
-    n_samples: int = 4000,
-    block: Any = None,
-    angle: float = math.pi / 4,
-    alpha: float = 1e-3,
-    n_random: int = 8,
-    seed: int = 0,
-    control_sample_sources: Callable[[int, np.random.Generator], np.ndarray] | None = None,
-    ica_sizes: Any = None,
-    ica_seeds: Sequence[int] = range(7),
-    min_error_ratio: float = 5.0,
-    make_twin: TwinMaker = rotated_twin,
-) -> Certificate:
-    """The T8 counterexample for g >= 2 Gaussian sources, re-verified exactly and by sampling.
-
-    The twin ``B = A R`` comes from ``make_twin`` (default ``rotated_twin``: R orthogonal on the
-    Gaussian block, ``block`` or a rotation by ``angle`` in the first Gaussian plane). Gates:
-    (1) exact, ``verify_twin``: ``A A^T == B B^T`` and ``A^+ B`` the identity off the Gaussian block
-    to 1e-12, and ``Amari(A^+ B) > 1e-8`` (B is not A up to permutation/scale); a twin failing it
-    makes the verdict undecided (the witness, not the theorem, is wrong). (2) sampling: independent
-    samples ``A s`` and ``B s'`` (from ``sample_sources(n, rng)``) are not separated by
-    ``projection_ks_test`` at level alpha (directions: rows of A^+ and ``n_random`` random ones);
-    separated means the claim is violated (margin alpha / p). With ``control_sample_sources`` (the
-    same R on non-Gaussian sources) the test must separate the control, else undecided (no power
-    at this n). With ``ica_sizes`` and a control: the Amari index on the Gaussian block (median over
-    ``ica_seeds``) must stay at least ``min_error_ratio`` times the control block's at the largest
-    size, else undecided (the control falls as n^{-1/2}, the Gaussian block does not).
-    holds: margin = min(exact twin margin, p / alpha, alpha / p_control, ratio / min_error_ratio)
-    over the gates run. dim = g (g - 1)/2.
-    """
-    A = as_mixing(A)
-    d, k = A.shape
-    mask = as_gaussian_mask(gaussian, k)
-    if mask.sum() < 2:
-        raise NoGaussianPairError(
-            f"gaussian: the twin needs at least two Gaussian sources, got {int(mask.sum())}"
-        )
-    n = as_int("n_samples", n_samples, low=MIN_TEST_SAMPLES)
-    alpha = as_fraction("alpha", alpha)
-    n_random = as_count("n_random", n_random)
-    seed = as_int("seed", seed, low=0, high=MAX_SEED)
-    min_error_ratio = as_positive_real("min_error_ratio", min_error_ratio)
-    sizes = None if ica_sizes is None else as_sizes("ica_sizes", ica_sizes)
-    B, R = make_twin(A, mask, block=block, angle=angle)
-    exact = verify_twin(A, B, mask)
-    directions = np.linalg.pinv(A)
-
-    def separation(sampler, stream: int, name: str) -> TwoSampleTest:
-        rng = np.random.default_rng([seed, stream])
-        X, Y = _draw(sampler, n, k, rng, name) @ A.T, _draw(sampler, n, k, rng, name) @ B.T
-        return projection_ks_test(X, Y, directions=directions, n_random=n_random, seed=seed)
-
-    test = separation(sample_sources, 0, "sample_sources")
-    details: dict[str, Any] = {
-        "gaussian_indices": np.flatnonzero(mask).tolist(),
-        "n_samples": n,
-        "alpha": alpha,
-        "twin_check": exact.summary(),
-        "twin_test": test.summary(),
-    }
-    witness: dict[str, Any] = {"A": A, "twin": B, "R": R}
-    reason = ""
-    if not exact.ok:
-        verdict, margin = Verdict.UNDECIDED, exact.margin
-        reason = f"the twin failed its exact re-verification: {exact.failure}"
-    elif test.rejects(alpha):
-        verdict, margin = Verdict.VIOLATED, ratio_margin(alpha, test.p_value)
-        reason = f"the two-sample test separated A s from A R s (p = {test.p_value:.3g})"
-    else:
-        verdict, margin = Verdict.HOLDS, min(exact.margin, test.p_value / alpha)
-    if control_sample_sources is not None:
-        control = separation(control_sample_sources, 1, "control_sample_sources")
-        details["control_test"] = control.summary()
-        if verdict is Verdict.HOLDS:
-            margin = min(margin, ratio_margin(alpha, control.p_value))
-            if not control.rejects(alpha):
-                verdict = Verdict.UNDECIDED
-                reason = "the test does not separate the non-Gaussian control either"
-    if sizes is not None:
-        idx = tuple(np.flatnonzero(mask).tolist())
-
-        def curve(fn: Callable) -> AmariCurve:
-            sampler = lambda size, s: fn(size, np.random.default_rng([seed, 2, s])) @ A.T
-            return amari_curve(A, sampler, sizes, ica_seeds, block=idx)
-
-        gauss_curve = curve(sample_sources)
-        details["gaussian_block_curve"] = gauss_curve.summary()
-        witness["gaussian_block_amari"] = gauss_curve.median
-        if control_sample_sources is not None:
-            ctrl_curve = curve(control_sample_sources)
-            details["control_block_curve"] = ctrl_curve.summary()
-            witness["control_block_amari"] = ctrl_curve.median
-            ctrl_last = float(ctrl_curve.median[-1])
-            ratio = math.inf if ctrl_last == 0 else float(gauss_curve.median[-1]) / ctrl_last
-            details["block_error_ratio"] = ratio
-            if verdict is Verdict.HOLDS:
-                margin = min(margin, ratio / min_error_ratio)
-                if ratio < min_error_ratio:
-                    verdict = Verdict.UNDECIDED
-                    reason = (
-                        f"Gaussian-block Amari only {ratio:.3g} x the control's "
-                        f"at n = {int(gauss_curve.n[-1])}"
-                    )
-    return Certificate(
-        theorem="T8",
-        verdict=verdict,
-        claim=T8_TWIN_CLAIM,
-        dim=rotation_group_dim(int(mask.sum())),
-        rank=k,
-        d=d,
-        margin=margin,
-        tolerance=alpha,
-        residual=exact.covariance_residual,
-        residual_tolerance=exact.tolerance,
-        witness=witness,
-        reason=reason,
-        details=details,
-    )
-
-
 def check_t8_rate(
     A: Any,
     sampler: Callable[[int, int], np.ndarray],
@@ -464,8 +330,8 @@ def check_t8_rate(
     expected: float = -0.5,
     slack: float = 0.15,
 ) -> Certificate:
-    """T8 consistency rate: the median Amari index over ``seeds`` at the sizes ``n_grid`` (samples of
-    an identifiable model from ``sampler(n, seed)``) has a fitted log-log slope within ``slack``
+    """T8 consistency rate: the median Amari index over ``seeds`` at the sizes ``n_grid`` (samples
+    of an identifiable model from ``sampler(n, seed)``) has a fitted log-log slope within ``slack``
     of ``expected`` < 0 (root-n consistency of FastICA). Holds within the slack (and every fit
     converged), margin ``slack / |slope - expected|``; violated when the slope is >= 0 (the error
     does not fall at all), margin ``(slope - expected) / |expected|`` (>= 1 iff slope >= 0);
@@ -481,7 +347,10 @@ def check_t8_rate(
     elif curve.not_converged:
         verdict, reason = Verdict.UNDECIDED, f"{curve.not_converged} FastICA fits did not converge"
     elif gap > slack:
-        verdict, reason = Verdict.UNDECIDED, "slope off -1/2 by more than the slack at these sizes"
+        verdict, reason = (
+            Verdict.UNDECIDED,
+            f"slope off {expected} by more than the slack at these sizes",
+        )
     else:
         verdict, reason = Verdict.HOLDS, ""
     return Certificate(

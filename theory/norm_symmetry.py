@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .certificate import Certificate, Verdict, ratio_margin
-from .validation import as_positive_real, as_real, as_vector
+from .validation import InputError, as_positive_real, as_real, as_vector
 
 T2A_CLAIM = "LayerNorm model: B(v + c 1) = B(v) for every hook point and channel checked"
 T2B_CLAIM = "RMSNorm model: B(v + c 1) != B(v) for every hook point and channel checked"
@@ -48,7 +48,7 @@ def shift_change(run: Callable[[np.ndarray], Any], v: Any, shift: float = 5.0) -
 
 def _changes(runs: Mapping[str, Callable[[np.ndarray], Any]], v: Any, shift: float) -> dict:
     if not runs:
-        raise ValueError("runs must map at least one name (a layer and channel) to a behaviour map")
+        raise InputError("runs must map at least one name (a layer and channel) to a behaviour map")
     return {str(name): shift_change(run, v, shift) for name, run in runs.items()}
 
 
@@ -115,7 +115,7 @@ def ones_overlap(null_basis: Any) -> float:
     1 when the all-ones direction lies in N, 0 when orthogonal to it."""
     basis = np.asarray(null_basis, dtype=np.float64)
     if basis.ndim != 2:
-        raise ValueError(f"null_basis must be a (d, k) matrix, got shape {basis.shape}")
+        raise InputError(f"null_basis must be a (d, k) matrix, got shape {basis.shape}")
     if basis.shape[1] == 0:
         return 0.0
     ones = np.ones(basis.shape[0]) / np.sqrt(basis.shape[0])

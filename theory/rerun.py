@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import as_positive_real, as_seed, as_vector
+from .validation import InputError, as_positive_real, as_seed, as_vector
 
 RERUN_LIMIT = 1e-2  # second order against first: a true null direction gives O(eps), about 1e-4
 
@@ -32,7 +32,7 @@ def rerun_ratio(
     u = as_vector("u", u, v.size)
     eps = as_positive_real("eps", eps)
     if not runs:
-        raise ValueError("runs must hold at least one behaviour map")
+        raise InputError("runs must hold at least one behaviour map")
     g = np.random.default_rng(as_seed("seed", seed)).standard_normal(v.size)
     g /= np.linalg.norm(g)
     eps = eps * max(float(np.linalg.norm(v)), 1.0)

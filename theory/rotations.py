@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,9 @@ from .validation import as_count, as_matrix, as_real
 
 TWIN_RESIDUAL_TOL = 1e-12  # relative covariance residual and block residual of a float twin
 TWIN_MIN_AMARI = 1e-8  # Amari(A^+ B) above this: B is not A up to permutation and scale
+
+# (A, gaussian mask, block=..., angle=...) -> (twin B = A R, R): ``rotated_twin`` or a stand-in
+TwinMaker = Callable[..., tuple[Any, Any]]
 
 
 def rotation_group_dim(g: int) -> int:
@@ -148,9 +152,7 @@ class TwinCheck:
         if self.covariance_residual > self.tolerance:
             failed.append(f"covariance residual {self.covariance_residual:.3g} > {self.tolerance}")
         if self.block_residual > self.tolerance:
-            failed.append(
-                f"A^+ B moves a non-Gaussian source (residual {self.block_residual:.3g})"
-            )
+            failed.append(f"A^+ B moves a non-Gaussian source (residual {self.block_residual:.3g})")
         if self.amari <= self.min_amari:
             failed.append(f"B is A up to permutation/scale (Amari {self.amari:.3g})")
         return "; ".join(failed)

@@ -7,18 +7,22 @@ softmax(z + c 1) = softmax(z), so v' ~ v iff W (v' - v) in span(1_V): the class 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+import scipy.linalg
 import scipy.special
 import sympy
 
-from .certificate import Certificate, Verdict
-from .linear import equivalence_class
-from .linear_checks import RESIDUAL_TOL, class_certificate, undecided_certificate
-from .rank import decide_rank
-from .residual import behaviour_residual
-from .validation import as_matrix, as_tolerance, as_vector
+from .certificate import Certificate, Verdict, ratio_margin
+from .class_report import class_certificate
+from .gates import decide, over
+from .linear import EPS, equivalence_class
+from .linear_evidence import allowed_residual, class_fields, undecided_certificate
+from .rank import RankDecision, decide_rank
+from .residual import NOISE_FACTOR, behaviour_residual
+from .validation import as_matrix, as_seed, as_tolerance, as_vector
 
 T2C_CLAIM = (
     "probs class of a linear model is v + {u : W u in span(1_V)}, dim d - rank W + [1_V in range W]"
@@ -44,6 +48,7 @@ def logit_scale(W: np.ndarray) -> float:
 def probs_class(W: Any, v: Any, tol: float | None = None):
     """The ``probs``-channel class of v for logits ``W (h + v) + b``: ``v + ker(P W)``."""
     if isinstance(W, sympy.MatrixBase):
+        as_tolerance("tol", tol)
         return equivalence_class(centre_logits(W), v)
     W = as_matrix("W", W)
     as_vector("v", v, W.shape[1], against="W")
@@ -64,6 +69,7 @@ def ones_in_range_decisions(W: np.ndarray, tol: float | None = None):
     appending it does not raise the rank. The ones column is scaled to |W|_2 so both spectra
     share a scale."""
     W = as_matrix("W", W)
+    tol = as_tolerance("tol", tol)
     a = decide_rank(W, tol, "W")
     scale = float(np.linalg.norm(W, 2)) or 1.0
     b = decide_rank(
@@ -75,17 +81,65 @@ def ones_in_range_decisions(W: np.ndarray, tol: float | None = None):
 def ones_in_range(W: Any, tol: float | None = None):
     """[1_V in range W] as (bool, certified)."""
     if isinstance(W, sympy.MatrixBase):
+        as_tolerance("tol", tol)
         return W.row_join(sympy.ones(W.rows, 1)).rank() == W.rank(), True
     in_range, a, b = ones_in_range_decisions(W, tol)
     return in_range, a.certified and b.certified
 
 
+def _spectrum_undecided(cls: Any, name: str, dec: RankDecision) -> Certificate:
+    """Undecided: the rank of ``name`` (W or [W, 1]) is not certified."""
+    fields = class_fields(cls)
+    fields.update(
+        tolerance=dec.tolerance, singular_values=dec.singular_values, ambiguous=dec.ambiguous
+    )
+    return Certificate(
+        theorem="T2c",
+        verdict=Verdict.UNDECIDED,
+        claim=T2C_CLAIM,
+        margin=dec.margin,
+        reason=f"rank of {name} not certified: singular values in the grey band",
+        details={"band_top": dec.band_top},
+        **fields,
+    )
+
+
+def ones_direction(W: np.ndarray, decision: RankDecision) -> np.ndarray:
+    """The unit direction of ``W^+ 1_V`` (at the rank cut-off of ``decision``): when 1_V is in the
+    range of W, W moves every logit by the same nonzero amount along it, so it lies in the probs
+    class and not in the logits class."""
+    s1 = float(decision.singular_values[0]) if decision.singular_values.size else 0.0
+    cond = decision.tolerance / s1 if s1 > 0 else None
+    u = scipy.linalg.lstsq(W, np.ones(W.shape[0]), cond=cond)[0]
+    n = float(np.linalg.norm(u))
+    return u / n if n > 0 else u
+
+
+def _build_member(cls: Any, W: np.ndarray, vf: np.ndarray, in_range: bool, rank_w, rng):
+    """A random member of the class, moved along ``W^+ 1`` by |v| (1 when v = 0) when 1_V is in
+    the range of W, so that its logits move by a clearly nonzero constant."""
+    member = cls.member(rng.standard_normal(cls.dim))
+    if in_range:
+        member = member + (float(np.linalg.norm(vf)) or 1.0) * ones_direction(W, rank_w)
+    return member
+
+
 def check_t2c(
-    W: Any, v: Any, H: Any, b: Any | None = None, tol: float | None = None, seed: int = 0
+    W: Any,
+    v: Any,
+    H: Any,
+    b: Any | None = None,
+    tol: float | None = None,
+    seed: int = 0,
+    *,
+    member: Any | None = None,
 ) -> Certificate:
-    """Check T2c on the linear model ``z_i = W (h_i + v) + b``: the dimension formula, and a member of
-    the class that moves every logit vector by a nonzero constant yet leaves every softmax unchanged
-    (re-run through the softmax)."""
+    """Check T2c on the linear model ``z_i = W (h_i + v) + b``: the dimension formula, and a member
+    of the class, re-run through the softmax, that leaves every softmax unchanged (a gate: else
+    violated) and moves every logit vector by a constant (a gate: else violated). When 1_V is in
+    the range of W that constant must be clearly nonzero (a gate: else undecided, the member shows
+    nothing the logits class does not); otherwise the probs class is the logits class v + ker W
+    and the constant is 0. ``member``: a claimed member to re-run in place of the one built."""
     W = as_matrix("W", W)
     vf = as_vector("v", v, W.shape[1], against="W")
     H = as_matrix("H", H)
@@ -99,55 +153,54 @@ def check_t2c(
             f"b must have length V = {W.shape[0]} (the number of rows of W), got {bias.shape[0]}"
         )
     tol = as_tolerance("tol", tol)
+    seed = as_seed("seed", seed)
+    claimed = None if member is None else as_vector("member", member, W.shape[1], against="W")
     cls = probs_class(W, vf, tol)
     if not cls.certified:
         return undecided_certificate("T2c", T2C_CLAIM, cls, "P W")
     in_range, rank_w, rank_w1 = ones_in_range_decisions(W, tol)
     for name, dec in (("W", rank_w), ("[W, 1]", rank_w1)):
         if not dec.certified:
-            return Certificate(
-                theorem="T2c",
-                verdict=Verdict.UNDECIDED,
-                claim=T2C_CLAIM,
-                dim=cls.dim,
-                rank=cls.rank,
-                margin=dec.margin,
-                tolerance=dec.tolerance,
-                details={
-                    "reason": f"rank of {name} not certified: singular values in the grey band",
-                    **dec.summary(),
-                },
-            )
+            return _spectrum_undecided(cls, name, dec)
     predicted = W.shape[1] - rank_w.rank + int(in_range)
-
-    def probs(w: np.ndarray) -> np.ndarray:
-        return scipy.special.softmax((H + w) @ W.T + bias, axis=-1)
-
-    rng = np.random.default_rng(seed)
+    needs = {"rank P W": cls.decision.margin, "rank W": rank_w.margin, "rank [W, 1]": rank_w1.margin}
+    claims = {"dim = d - rank W + [1 in range W]": math.inf if cls.dim == predicted else 0.0}
+    holds_needs: dict[str, float] = {}
     witness = {"v": vf}
-    residual = 0.0
-    shift = 0.0
-    if cls.dim:
-        member = cls.member(rng.standard_normal(cls.dim))
-        residual = behaviour_residual(probs(member), probs(vf), probs(np.zeros_like(vf)))
-        delta = W @ (member - vf)
+    details: dict[str, Any] = {"predicted_dim": predicted, "rank_W": rank_w.rank}
+    details["ones_in_range_W"] = in_range
+    residual = None
+    if claimed is not None or cls.dim:
+        rng = np.random.default_rng(seed)
+        w = claimed if claimed is not None else _build_member(cls, W, vf, in_range, rank_w, rng)
+
+        def probs(x: np.ndarray) -> np.ndarray:
+            return scipy.special.softmax((H + x) @ W.T + bias, axis=-1)
+
+        residual = behaviour_residual(probs(w), probs(vf), probs(np.zeros_like(vf)))
+        step = float(np.linalg.norm(w - vf))
+        delta = W @ (w - vf)
         shift = float(np.mean(delta))  # the constant the logits moved by
-        witness["member"] = member
-    ok = cls.dim == predicted and residual <= RESIDUAL_TOL
+        centred = float(np.linalg.norm(delta - shift))
+        noise = NOISE_FACTOR * EPS * float(np.linalg.norm(W, 2)) * step
+        allowed = max(noise, 10.0 * cls.decision.tolerance * step)
+        claims["softmax unchanged"] = ratio_margin(allowed_residual(cls), residual)
+        claims["logits move by a constant"] = ratio_margin(allowed, centred)
+        if in_range:
+            constant = abs(shift) * math.sqrt(W.shape[0])
+            holds_needs["logit shift nonzero"] = over(constant, 10.0 * allowed)
+        witness["member"] = w
+        details.update(logit_shift=shift, logit_change_off_constant=centred)
+    verdict, margin, reason = decide(claims, needs, holds_needs)
     return Certificate(
         theorem="T2c",
-        verdict=Verdict.HOLDS if ok else Verdict.VIOLATED,
+        verdict=verdict,
         claim=T2C_CLAIM,
-        dim=cls.dim,
-        rank=cls.rank,
-        margin=min(cls.decision.margin, rank_w.margin),
-        tolerance=cls.decision.tolerance,
+        margin=margin,
         witness=witness,
-        details={
-            "predicted_dim": predicted,
-            "rank_W": rank_w.rank,
-            "ones_in_range_W": in_range,
-            "probs_residual": residual,
-            "logit_shift": shift,
-        },
+        residual=residual,
+        residual_tolerance=None if residual is None else allowed_residual(cls),
+        reason=reason,
+        details=details,
+        **class_fields(cls),
     )

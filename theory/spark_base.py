@@ -201,5 +201,6 @@ def check_budget(p: int, rank: int, top: int, max_subsets: int) -> None:
         raise SparkLimitError(
             f"A is too large for the exhaustive spark search: with p = {p} columns and rank "
             f"{rank}, up to {need} column subsets must be examined, more than max_subsets = "
-            f"{max_subsets}; pass a smaller A, a larger max_subsets, or max_size= to bound the search"
+            f"{max_subsets}; pass a smaller A, a larger max_subsets, or max_size= to bound the "
+            "search"
         )

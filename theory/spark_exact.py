@@ -79,7 +79,7 @@ def _exact_rank(M: list[list[int]], cols: tuple[int, ...] | None = None) -> int:
 
 
 def _exact_null_vector(A: sympy.Matrix, cols: tuple[int, ...]) -> tuple:
-    """The primitive integer null vector of the circuit A[:, cols], padded with zeros to length p."""
+    """The primitive integer null vector of the circuit A[:, cols], zero-padded to length p."""
     v = A.extract(list(range(A.rows)), list(cols)).nullspace()[0]
     v = v * math.lcm(*[int(sympy.Rational(x).q) for x in v])
     v = v / math.gcd(*[int(x) for x in v])

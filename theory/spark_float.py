@@ -80,9 +80,8 @@ def _result(p: int, tau: float, checked: int, margin: float, **fields) -> SparkR
 def _decided(p, tau, checked, margin, An, norms, cols) -> SparkResult:
     n, smin = _circuit_vector(An, norms, cols)
     s = len(cols)
-    return _result(
-        p, tau, checked, margin, value=s, lower=s, upper=s, subset=cols, null_vector=n, residual=smin
-    )
+    fields = dict(value=s, lower=s, upper=s, subset=cols, null_vector=n, residual=smin)
+    return _result(p, tau, checked, margin, **fields)
 
 
 def spark_float(

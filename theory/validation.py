@@ -1,7 +1,7 @@
 """The one set of input checks: each runs before any work and raises ``ValueError`` naming the
 argument and what was expected.
 
-Scalars: ``True``/``False`` are never ints or reals; numpy scalars (``np.int64(3)``,
+Each raises ``InputError`` (a ``ValueError``). Scalars: ``True``/``False`` are never ints or reals; numpy scalars (``np.int64(3)``,
 ``np.float64(0.5)``) are accepted wherever the Python type is; NaN is never a real; a float is never
 an int (``3.0`` is rejected where a count is asked for). Arrays: real, finite, non-empty float64.
 """
@@ -16,6 +16,11 @@ from typing import Any
 import numpy as np
 
 
+class InputError(ValueError):
+    """Bad input to a public function: the caller's mistake, not the toolkit's. Every validator
+    raises it (the CLI turns it into one line and exit code 2); any other exception is a bug."""
+
+
 def _type_name(x: Any) -> str:
     return type(x).__name__
 
@@ -28,10 +33,10 @@ def is_int(x: Any) -> bool:
 def as_int(name: str, x: Any, *, low: int | None = None, high: int | None = None) -> int:
     """An int in [low, high] (either end optional), as a Python int."""
     if not is_int(x):
-        raise ValueError(f"{name} must be an int{_range_text(low, high)}, got {x!r} ({_type_name(x)})")
+        raise InputError(f"{name} must be an int{_range_text(low, high)}, got {x!r} ({_type_name(x)})")
     value = int(x)
     if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"{name} must be an int{_range_text(low, high)}, got {value}")
+        raise InputError(f"{name} must be an int{_range_text(low, high)}, got {value}")
     return value
 
 
@@ -74,14 +79,14 @@ def as_real(
     ``low``/``high`` (closed unless ``low_open``/``high_open``), finite unless ``finite=False``."""
     ends = _range_text(low, high, low_open, high_open)
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
-        raise ValueError(f"{name} must be a real number{ends}, got {x!r} ({_type_name(x)})")
+        raise InputError(f"{name} must be a real number{ends}, got {x!r} ({_type_name(x)})")
     value = float(x)
     if math.isnan(value) or (finite and math.isinf(value)):
-        raise ValueError(f"{name} must be a {'finite ' if finite else ''}real number{ends}, got {x!r}")
+        raise InputError(f"{name} must be a {'finite ' if finite else ''}real number{ends}, got {x!r}")
     bad_low = low is not None and (value <= low if low_open else value < low)
     bad_high = high is not None and (value >= high if high_open else value > high)
     if bad_low or bad_high:
-        raise ValueError(f"{name} must be a real number{ends}, got {value!r}")
+        raise InputError(f"{name} must be a real number{ends}, got {value!r}")
     return value
 
 
@@ -107,14 +112,14 @@ def as_choice(name: str, x: Any, choices: Iterable[str]) -> str:
     """One of ``choices`` (strings), compared exactly."""
     options = tuple(choices)
     if not isinstance(x, str) or x not in options:
-        raise ValueError(f"{name} must be one of {options}, got {x!r}")
+        raise InputError(f"{name} must be one of {options}, got {x!r}")
     return x
 
 
 def as_bool(name: str, x: Any) -> bool:
     """A bool (Python or numpy); 0 and 1 are not bools."""
     if not isinstance(x, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {x!r} ({_type_name(x)})")
+        raise InputError(f"{name} must be True or False, got {x!r} ({_type_name(x)})")
     return bool(x)
 
 
@@ -129,25 +134,25 @@ def as_int_tuple(
 ) -> tuple[int, ...]:
     """A sequence of ints in [low, high] (a 1-d integer array is accepted), as a tuple."""
     if isinstance(xs, (str, bytes)) or not isinstance(xs, (Sequence, np.ndarray)):
-        raise ValueError(f"{name} must be a sequence of ints, got {xs!r} ({_type_name(xs)})")
+        raise InputError(f"{name} must be a sequence of ints, got {xs!r} ({_type_name(xs)})")
     if isinstance(xs, np.ndarray) and xs.ndim != 1:
-        raise ValueError(f"{name} must be a 1-d sequence of ints, got shape {xs.shape}")
+        raise InputError(f"{name} must be a 1-d sequence of ints, got shape {xs.shape}")
     items = list(xs.tolist() if isinstance(xs, np.ndarray) else xs)
     if nonempty and not items:
-        raise ValueError(f"{name} must not be empty")
+        raise InputError(f"{name} must not be empty")
     out = tuple(as_int(f"{name}[{i}]", x, low=low, high=high) for i, x in enumerate(items))
     if distinct and len(set(out)) != len(out):
-        raise ValueError(f"{name} must not repeat an entry, got {list(out)}")
+        raise InputError(f"{name} must not repeat an entry, got {list(out)}")
     return out
 
 
 def as_real_tuple(name: str, xs: Any, *, nonempty: bool = True, **bounds: Any) -> tuple[float, ...]:
     """A sequence of reals (each checked by ``as_real`` with ``bounds``), as a tuple."""
     if isinstance(xs, (str, bytes)) or not isinstance(xs, (Sequence, np.ndarray)):
-        raise ValueError(f"{name} must be a sequence of real numbers, got {xs!r}")
+        raise InputError(f"{name} must be a sequence of real numbers, got {xs!r}")
     items = list(np.asarray(xs).ravel().tolist() if isinstance(xs, np.ndarray) else xs)
     if nonempty and not items:
-        raise ValueError(f"{name} must not be empty")
+        raise InputError(f"{name} must not be empty")
     return tuple(as_real(f"{name}[{i}]", x, **bounds) for i, x in enumerate(items))
 
 
@@ -159,30 +164,30 @@ def as_float_array(name: str, x: Any, ndim: int | None) -> np.ndarray:
     number of dimensions, empty arrays, and NaN or infinite entries.
     """
     if x is None:
-        raise ValueError(f"{name} is required, got None")
+        raise InputError(f"{name} is required, got None")
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"{name} must be a numeric array: {exc}") from None
+        raise InputError(f"{name} must be a numeric array: {exc}") from None
     if arr.dtype == object:
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):
-            raise ValueError(f"{name} must be numeric, got entries of type object") from None
+            raise InputError(f"{name} must be numeric, got entries of type object") from None
     if arr.dtype.kind == "b":
-        raise ValueError(f"{name} must be a real numeric array, got dtype bool")
+        raise InputError(f"{name} must be a real numeric array, got dtype bool")
     if arr.dtype.kind == "c":
-        raise ValueError(f"{name} must be real, got complex dtype {arr.dtype}")
+        raise InputError(f"{name} must be real, got complex dtype {arr.dtype}")
     if arr.dtype.kind not in "iuf":
-        raise ValueError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+        raise InputError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
     if ndim is not None and arr.ndim != ndim:
         shape = {1: "(d,)", 2: "(m, d)"}.get(ndim, f"{ndim} dimensions")
-        raise ValueError(f"{name} must have {ndim} dimension(s) {shape}, got shape {arr.shape}")
+        raise InputError(f"{name} must have {ndim} dimension(s) {shape}, got shape {arr.shape}")
     if arr.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+        raise InputError(f"{name} must not be empty, got shape {arr.shape}")
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, found NaN or infinite entries")
+        raise InputError(f"{name} must be finite, found NaN or infinite entries")
     return arr
 
 
@@ -196,24 +201,24 @@ def as_vector(name: str, x: Any, length: int | None = None, against: str = "") -
     arr = as_float_array(name, x, 1)
     if length is not None and arr.shape[0] != length:
         what = f" (the number of columns of {against})" if against else ""
-        raise ValueError(f"{name} must have length {length}{what}, got {arr.shape[0]}")
+        raise InputError(f"{name} must have length {length}{what}, got {arr.shape[0]}")
     return arr
 
 
 def as_int_array(name: str, x: Any, ndim: int | None = None) -> np.ndarray:
     """A non-empty integer array (not bool) of the given ndim, as int64."""
     if x is None:
-        raise ValueError(f"{name} is required, got None")
+        raise InputError(f"{name} is required, got None")
     try:
         arr = np.asarray(x)
     except Exception as exc:
-        raise ValueError(f"{name} must be an int array: {exc}") from None
+        raise InputError(f"{name} must be an int array: {exc}") from None
     if arr.dtype.kind not in "iu":
-        raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
+        raise InputError(f"{name} must hold integers, got dtype {arr.dtype}")
     if ndim is not None and arr.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+        raise InputError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
     if arr.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+        raise InputError(f"{name} must not be empty, got shape {arr.shape}")
     return arr.astype(np.int64)
 
 

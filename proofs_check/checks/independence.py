@@ -1,11 +1,11 @@
 """Checks of T8 (statistical independence): exact (sympy) rotation invariance of the Gaussian law
-and exact covariance equality of the rotated twin; numeric ICA recovery, the twin re-verified by
-sampling, the n^(-1/2) rate; and the report figure of the Amari index against sample size."""
+and exact covariance equality of the rotated twin; numeric ICA recovery, the twin re-verified
+exactly and by sampling, the n^(-1/2) rate. The figure is in ``proofs_check.figures.independence``.
+"""
 
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import sympy
@@ -13,8 +13,6 @@ import sympy
 from synthetic.sources import gaussian_mask, mix, mixture_sampler, random_mixing, source_sampler
 from theory.certificate import Certificate, Verdict
 from theory.independence import (
-    amari_curve,
-    amari_curves,
     check_t8,
     check_t8_rate,
     check_t8_twin,
@@ -23,7 +21,6 @@ from theory.independence import (
 )
 
 from ..registry import EXACT, NUMERIC, check
-from ..report import figure
 
 # The embedded T8 defaults: h in R^5 mixes k = 4 sources through A with cond(A) = 5.
 D, K, CONDITION = 5, 4, 5.0
@@ -38,7 +35,6 @@ TWO_GAUSSIAN = (
 CONTROL = ("laplace", "uniform", "bimodal", "bimodal")  # same R on a non-Gaussian pair
 RATE_SIZES = (250, 16000, 7)  # log-spaced n_min, n_max, points
 RATE_SEEDS = 5
-FIGURE_SEEDS = 9
 TWIN_ICA_SIZES = (500, 2000, 8000)
 MAX_AMARI = 0.05  # recovery bound at n = 5000; observed Amari about 0.01 (5x margin)
 
@@ -64,6 +60,14 @@ def laplace_block_density(a, b):
     return sympy.exp(-sympy.sqrt(2) * (sympy.Abs(a) + sympy.Abs(b)))
 
 
+DENSITY_CLAIM = (
+    "exp(-|R s|^2/2) = exp(-|s|^2/2) for every rotation R: the Gaussian block's law is "
+    "rotation invariant"
+)
+COVARIANCE_CLAIM = (
+    "A A^T = (A R)(A R)^T exactly for a rational rotation R of the Gaussian block, "
+    "A R != A up to perm/scale"
+)
 PYTHAGOREAN = sympy.Matrix(
     [[sympy.Rational(3, 5), -sympy.Rational(4, 5)], [sympy.Rational(4, 5), sympy.Rational(3, 5)]]
 )
@@ -101,7 +105,7 @@ def exact_t8_density(seed: int = 0, block_density=gaussian_block_density) -> Cer
     return Certificate(
         theorem="T8",
         verdict=_verdict(bool(ok)),
-        claim="exp(-|R s|^2/2) = exp(-|s|^2/2) for every rotation R: the Gaussian block's law is rotation invariant",
+        claim=DENSITY_CLAIM,
         details={
             "evidence": {
                 "RtR_minus_I": str(orthogonal.tolist()),
@@ -144,7 +148,7 @@ def exact_t8_covariance(seed: int = 0, block: sympy.Matrix = PYTHAGOREAN) -> Cer
         verdict=_verdict(bool(ok)),
         dim=1,
         rank=3,
-        claim="A A^T = (A R)(A R)^T exactly for a rational rotation R of the Gaussian block, A R != A up to perm/scale",
+        claim=COVARIANCE_CLAIM,
         witness={
             "A": np.array(A, dtype=float),
             "twin": np.array(B, dtype=float),
@@ -192,7 +196,8 @@ def numeric_t8_twin(seed: int = 0) -> Certificate:
 
 
 @functools.lru_cache(maxsize=4)
-def _rate_sizes() -> np.ndarray:
+def rate_sizes() -> np.ndarray:
+    """The log-spaced sample sizes of the rate check and the figure (computed once)."""
     return log_spaced_sizes(*RATE_SIZES)
 
 
@@ -200,59 +205,5 @@ def _rate_sizes() -> np.ndarray:
 def numeric_t8_rate(seed: int = 0) -> Certificate:
     A = default_mixing(seed)
     return check_t8_rate(
-        A, mixture_sampler(A, NON_GAUSSIAN), _rate_sizes(), seeds=range(seed, seed + RATE_SEEDS)
+        A, mixture_sampler(A, NON_GAUSSIAN), rate_sizes(), seeds=range(seed, seed + RATE_SEEDS)
     )
-
-
-# ---- figure --------------------------------------------------------------------------------
-
-
-@figure("T8")
-def t8_amari_figure(seed: int, out: Path):
-    import matplotlib.pyplot as plt
-
-    from ..figures import _save
-
-    A = default_mixing(seed)
-    sizes = _rate_sizes()
-    seeds = range(seed, seed + FIGURE_SEEDS)
-    ng = amari_curve(A, mixture_sampler(A, NON_GAUSSIAN), sizes, seeds)
-    two = mixture_sampler(A, TWO_GAUSSIAN)
-    gauss_block, other_block = amari_curves(A, two, sizes, seeds, blocks=((2, 3), (0, 1)))
-    fig, ax = plt.subplots(figsize=(5.8, 4.6))
-    n = ng.n.astype(float)
-    ax.loglog(n, ng.median, "o", color="C0", label="4 non-Gaussian sources (full A)")
-    ax.loglog(
-        n,
-        np.exp(ng.intercept) * n**ng.slope,
-        "-",
-        color="C0",
-        label=f"fit: slope {ng.slope:.2f} (theory -1/2)",
-    )
-    ax.loglog(
-        n,
-        gauss_block.median,
-        "s-",
-        color="C3",
-        label=f"2 Gaussian + 2 non-Gaussian: Gaussian block (slope {gauss_block.slope:.2f})",
-    )
-    ax.loglog(
-        n,
-        other_block.median,
-        "^--",
-        color="C2",
-        label=f"same mixture: non-Gaussian block (slope {other_block.slope:.2f})",
-    )
-    ax.set_xlabel("sample size n")
-    ax.set_ylabel(f"Amari index (median of {FIGURE_SEEDS} seeds)")
-    ax.set_title("T8: ICA recovers A iff at most one source is Gaussian")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1)
-    path = _save(fig, out / "t8_amari.png")
-    caption = (
-        f"FastICA's Amari index against n (log-log, d = {D}, k = {K}). Non-Gaussian sources: it falls "
-        f"with fitted slope {ng.slope:.2f}, close to the n^(-1/2) rate. With two Gaussian sources the "
-        f"Gaussian block stays near {np.median(gauss_block.median):.2f} at every n (slope "
-        f"{gauss_block.slope:.2f}): any rotation of it fits the data equally well, while the "
-        f"non-Gaussian block of the same mixture is still recovered."
-    )
-    return [(path, caption)]
