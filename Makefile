@@ -37,6 +37,7 @@ figures: $(CORE)
 
 docs: $(DEV) figures
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+	STEERID_SITE=site $(PY) -m pytest -q -p no:xdist tests/test_docs_offline.py
 
 bench: $(CORE)
 	$(PY) bench/fisher.py

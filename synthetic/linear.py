@@ -14,7 +14,14 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.special
 
-from theory.validation import InputError, as_vector
+from theory.validation import (
+    InputError,
+    as_int,
+    as_positive_int,
+    as_real,
+    as_seed,
+    as_vector,
+)
 
 CHANNELS = ("logits", "probs", "trait", "probe")
 
@@ -88,19 +95,11 @@ def make_linear_model(
     seed: int = 0,
 ) -> LinearModel:
     """A random linear model of readout rank ``rank`` (default min(d, vocab)) with a planted concept."""
-    for name, value in (
-        ("d", d),
-        ("vocab", vocab),
-        ("n_prompts", n_prompts),
-        ("n_trait_tokens", n_trait_tokens),
-    ):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise InputError(f"{name} must be a positive int, got {value!r}")
-    r = min(d, vocab) if rank is None else rank
-    if not isinstance(r, (int, np.integer)) or not 1 <= r <= min(d, vocab):
-        raise InputError(
-            f"rank must be an int in [1, min(d, vocab)] = [1, {min(d, vocab)}], got {rank!r}"
-        )
+    d, vocab = as_positive_int("d", d), as_positive_int("vocab", vocab)
+    n_prompts = as_positive_int("n_prompts", n_prompts)
+    n_trait_tokens = as_positive_int("n_trait_tokens", n_trait_tokens)
+    gamma, seed = as_real("gamma", gamma), as_seed("seed", seed)
+    r = min(d, vocab) if rank is None else as_int("rank", rank, low=1, high=min(d, vocab))
     if 2 * n_trait_tokens > vocab:
         raise InputError(
             f"n_trait_tokens must be at most vocab/2 = {vocab // 2}, got {n_trait_tokens}"

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from theory.mixing import MIN_SAMPLES, as_mixing
-from theory.validation import as_choice, as_generator, as_int, as_positive_int, as_real
+from theory.validation import InputError, as_choice, as_generator, as_int, as_positive_int, as_real
 
 Sampler = Callable[[np.random.Generator, int], np.ndarray]
 
@@ -96,12 +96,12 @@ NON_GAUSSIAN_LAWS = tuple(name for name, law in LAWS.items() if not law.gaussian
 
 
 def validate_laws(laws: Any) -> tuple[str, ...]:
-    """The law names as a tuple; ValueError naming ``laws`` for an empty list or an unknown name."""
+    """The law names as a tuple; InputError naming ``laws`` for an empty list or an unknown name."""
     if isinstance(laws, (str, bytes)) or not isinstance(laws, (Sequence, np.ndarray)):
-        raise ValueError(f"laws must be a sequence of law names, got {laws!r}")
+        raise InputError(f"laws must be a sequence of law names, got {laws!r}")
     names = tuple(laws)
     if not names:
-        raise ValueError("laws must name at least one source law, got an empty sequence")
+        raise InputError("laws must name at least one source law, got an empty sequence")
     return tuple(as_choice(f"laws[{i}]", name, LAWS) for i, name in enumerate(names))
 
 
@@ -131,7 +131,7 @@ def source_sampler(laws: Sequence[str]) -> Callable[[int, np.random.Generator], 
 
 def validate_mixing(A: Any, k: int | None = None, name: str = "A") -> np.ndarray:
     """A (d, k) float64 matrix of certified full column rank k (``theory.rank.decide_rank``);
-    ValueError naming ``name`` otherwise."""
+    InputError naming ``name`` otherwise."""
     return as_mixing(A, name=name, k=k)
 
 
@@ -141,7 +141,7 @@ def random_mixing(d: int, k: int, seed: Any = 0, max_condition: float = 10.0) ->
     d = as_positive_int("d", d)
     k = as_positive_int("k", k)
     if d < k:
-        raise ValueError(f"d must be at least k (full column rank needs d >= k), got d={d}, k={k}")
+        raise InputError(f"d must be at least k (full column rank needs d >= k), got d={d}, k={k}")
     max_condition = as_real("max_condition", max_condition, low=1.0)
     rng = as_generator("seed", seed)
     U, _ = np.linalg.qr(rng.standard_normal((d, k)))
@@ -168,7 +168,7 @@ class MixedData:
 
 def mix(A: Any, laws: Sequence[str], n_samples: int, seed: Any = 0) -> MixedData:
     """Draw S from ``laws`` and return ``H = S A^T``; A must have one column per law and full
-    column rank (ValueError naming ``A`` otherwise)."""
+    column rank (InputError naming ``A`` otherwise)."""
     names = validate_laws(laws)
     A = validate_mixing(A, len(names))
     S = sample_sources(names, n_samples, seed)

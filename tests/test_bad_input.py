@@ -77,7 +77,7 @@ def test_softmax_and_probe_bad_input():
 @pytest.mark.parametrize(
     "kwargs,msg",
     [
-        (dict(d=0), "d must be a positive int"),
+        (dict(d=0), "d must be an int in \\[1, inf\\)"),
         (dict(rank=20), "rank must be an int"),
         (dict(vocab=3, n_trait_tokens=2), "n_trait_tokens must be at most"),
     ],

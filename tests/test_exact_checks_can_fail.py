@@ -83,6 +83,8 @@ def test_t6_fails_with_a_wrong_stacked_rank():
 
 
 def test_t7_fails_without_the_sign_of_the_second_twin_or_with_a_wrong_spark():
+    assert sparsity.exact_t7_twins(0).verdict is Verdict.HOLDS
+    assert sparsity.exact_t7_spark(0).verdict is Verdict.HOLDS
     assert sparsity.exact_t7_twins(0, negate_second=False).verdict is Verdict.VIOLATED
     assert sparsity.exact_t7_spark(0, planted_size=3).verdict is Verdict.VIOLATED
 

@@ -1,10 +1,10 @@
 """The T3 Jacobian engine: square-root factors whose singular values are those of the full Jacobian.
 
 Property tests build valid ``LocalProblem``s from one small downstream family with random
-parameters (a pre-norm residual block with causal mixing; the mean-centring of its norms is switched
-by a parameter, so LayerNorm-like and RMSNorm-like maps share one compilation), on a few fixed shapes
-(JAX compiles once per shape). The reference is the naive dense Jacobian (``jax.jacfwd`` over all d
-directions, dense SVD).
+parameters (a pre-norm residual block with causal mixing; the mean-centring of its norms is
+switched by a parameter, so LayerNorm-like and RMSNorm-like maps share one compilation), on a few
+fixed shapes (JAX compiles once per shape). The reference is the naive dense Jacobian
+(``jax.jacfwd`` over all d directions, dense SVD).
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ from theory.jacobian import (
     coordinates_vjp,
     dense_jacobian,
     local_spectrum,
+    logits_at,
+    observe,
     square_root_factor,
+    tangents,
     trait_rows,
 )
 
@@ -45,7 +48,8 @@ def _norm(p, x):
 
 def small_downstream(p, h):
     """y = norm(h + tanh(norm(h) W1) W2 + causal_mean(norm(h)) W3): prompts independent, positions
-    mixed causally; with centre = 1 every read goes through a mean-centring norm (exact symmetry 1)."""
+    mixed causally; with centre = 1 every read goes through a mean-centring norm (exact
+    symmetry 1)."""
     a = _norm(p, h)
     mix = jnp.cumsum(a, axis=1) / jnp.arange(1, h.shape[1] + 1)[None, :, None]
     return _norm(p, h + jnp.tanh(a @ p["w1"]) @ p["w2"] + mix @ p["w3"])
@@ -305,6 +309,10 @@ def _good(**over):
         (dict(plus=(0, 1), minus=(1,)), "plus"),
         (dict(plus=(7,)), "plus"),
         (dict(minus=(1.5,)), "minus"),
+        (dict(minus=(True,)), "minus"),
+        (dict(alphas=(1.0, float("nan"))), "alphas"),
+        (dict(alphas=(True,)), "alphas"),
+        (dict(positions=[0.0]), "positions"),
         (dict(downstream=3), "downstream"),
         (dict(downstream=lambda h: h[..., :2]), "downstream"),
     ],
@@ -346,6 +354,17 @@ def test_bad_vector_raises_naming_v(bad):
         (lambda p: local_spectrum(p, np.ones(4), "logits", options={"prompt_chunk": 1}), "options"),
         (lambda p: EngineOptions(trait_mode="sideways"), "trait_mode"),
         (lambda p: trait_rows(p, np.ones(4), mode="sideways"), "mode"),
+        (lambda p: trait_rows(p, np.ones(4), prompt_chunk=0), "prompt_chunk"),
+        (lambda p: trait_rows(p, np.ones(4), direction_chunk=2.0), "direction_chunk"),
+        (lambda p: EngineOptions(position_chunk=True), "position_chunk"),
+        (lambda p: EngineOptions(prompt_chunk=-3), "prompt_chunk"),
+        (lambda p: tangents(p, np.ones(4), np.eye(4), alpha=float("nan")), "alpha"),
+        (lambda p: tangents(p, np.ones(4), np.eye(3)), "directions"),
+        (lambda p: logits_at(p, np.ones(4), "1.0"), "alpha"),
+        (lambda p: observe(p, np.ones(4), "entropy"), "kind"),
+        (lambda p: p.n_rows("hidden"), "channel"),
+        (lambda p: local_spectrum(p, np.ones(4), "logits").norm_of_image(np.ones(3)), r"\bu\b"),
+        (lambda p: coordinates_vjp(p, np.ones(4), "trait", np.ones(3)), "cotangent"),
         (
             lambda p: square_root_factor(
                 dataclasses.replace(p, plus=(), minus=()), np.ones(4), "trait"

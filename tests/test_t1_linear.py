@@ -94,15 +94,29 @@ def test_check_t1_holds_and_reruns_behaviour(data):
     assert cert.verdict is Verdict.HOLDS
     assert cert.dim == M.d - M.rank and cert.rank == M.rank
     assert any(np.array_equal(c, cert.witness["member"]) for c in calls)
-    assert cert.details["member_residual"] <= 1e-10
+    assert cert.residual <= 1e-10 and cert.residual_tolerance >= 1e-10
+    assert cert.margin >= 1 and cert.d == M.d
+    assert np.array_equal(cert.singular_values, equivalence_class(M.L, v).decision.singular_values)
 
 
 def test_check_t1_detects_a_behaviour_that_reads_beyond_L():
-    """If the behaviour also reads a kernel direction, T1's hypothesis fails and the check says so."""
+    """If the behaviour also reads a kernel direction, T1's hypothesis fails and the check says
+    so."""
     L = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     v = np.array([1.0, 1.0, 1.0])
     cert = check_t1(L, v, behaviour=lambda w: np.concatenate([L @ w, [w[2]]]))
-    assert cert.verdict is Verdict.VIOLATED
+    assert cert.verdict is Verdict.VIOLATED and cert.margin >= 1
+    assert "member steers like v" in cert.reason
+
+
+def test_check_t1_is_undecided_when_the_row_step_is_lost_in_round_off():
+    """A behaviour that reads L v only at round-off level shows nothing: the member passes, but so
+    would anything, so the verdict is undecided (margin < 1), not holds."""
+    L = np.array([[1.0, 0.0, 0.0]])
+    v = np.array([1.0, 1.0, 0.0])
+    cert = check_t1(L, v, behaviour=lambda w: np.array([1.0 + 1e-20 * (L @ w)[0]]))
+    assert cert.verdict is Verdict.UNDECIDED and cert.margin < 1
+    assert "row-space step seen" in cert.reason
 
 
 @pytest.mark.parametrize("channel", ["logits", "probe", "trait"])

@@ -56,12 +56,18 @@ def test_check_t1a_certificate(data):
     v = data.draw(split_vectors(M))
     has_kernel_part = np.linalg.norm(M.kernel.T @ v) > 1e-8 * np.linalg.norm(v)
     cert = check_t1a(M.L, v)
-    assert cert.verdict is Verdict.HOLDS
+    assert cert.verdict is Verdict.HOLDS and cert.margin >= 1
     assert ("twin" in cert.witness) == bool(has_kernel_part)
+    twin = cert.witness.get("twin")
+    if twin is not None and np.any(twin):
+        assert abs(cert.cosine) <= 1e-9 and cert.residual <= cert.residual_tolerance
+    if not has_kernel_part:
+        assert "no component in ker L" in cert.reason
 
 
 def test_check_t1a_flags_a_behaviour_the_twin_does_not_reproduce():
     L = np.array([[1.0, 0.0, 0.0]])
     v = np.array([1.0, 1.0, 0.0])
     cert = check_t1a(L, v, behaviour=lambda w: np.array([w[0], w[1]]))  # reads ker L too
-    assert cert.verdict is Verdict.VIOLATED
+    assert cert.verdict is Verdict.VIOLATED and cert.margin >= 1
+    assert "twin steers like v" in cert.reason

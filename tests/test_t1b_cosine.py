@@ -82,4 +82,16 @@ def test_zero_vector_is_rejected():
 def test_check_t1b_holds(data):
     M = data.draw(ranked_matrices(min_rank=1))
     v = data.draw(split_vectors(M, row=True))
-    assert check_t1b(M.L, v).verdict is Verdict.HOLDS
+    cert = check_t1b(M.L, v)
+    assert cert.verdict is Verdict.HOLDS and cert.margin >= 1
+    assert cert.cosine_range == cosine_range(M.L, v)
+
+
+def test_check_t1b_flags_ray_members_the_behaviour_tells_apart():
+    """The ray members are re-run through the behaviour: one that reads ker L makes them differ
+    from v, and the verdict is violated."""
+    L = np.array([[1.0, 0.0, 0.0]])
+    v = np.array([1.0, 1.0, 0.0])
+    assert check_t1b(L, v).verdict is Verdict.HOLDS
+    cert = check_t1b(L, v, behaviour=lambda w: np.array([w[0], w[1]]))
+    assert cert.verdict is Verdict.VIOLATED and "ray members steer like v" in cert.reason

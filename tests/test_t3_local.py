@@ -1,7 +1,8 @@
-"""T3: on smooth models the class is locally a manifold of dimension d - rank J; the trait channel has
-rank <= N|A|; null directions are invisible to first order (slope 2 against 1; KL = eps^2/2 u^T F u);
-level-set walks find far twins on the trait channel and no extra freedom on the logits channel of a
-LayerNorm model. Witnesses are re-run through the model (``forward`` with a ``Steering``)."""
+"""T3: on smooth models the class is locally a manifold of dimension d - rank J; the trait channel
+has rank <= N|A|; null directions are invisible to first order (slope 2 against 1;
+KL = eps^2/2 u^T F u); level-set walks find far twins on the trait channel and no extra freedom on
+the logits channel of a LayerNorm model. Witnesses are re-run through the model (``forward`` with a
+``Steering``), and planted wrong witnesses (bases, verify maps, rewrites) make the verdicts fail."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import functools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+import sympy
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from proofs_check.checks.local import exact_t3_kl
+from proofs_check.checks.local import _kl_rewritten, exact_t3_kl
 from synthetic.local_problems import (
     behaviour_verifier,
     local_problem,
@@ -57,22 +59,19 @@ def zoo(name: str, n_prompts: int = 8, alphas: tuple = (1.0,)):
 def test_spectrum_certificate_on_the_zoo(name, channel):
     model, prompts, problem, v = zoo(name)
     cert = spectrum_certificate(problem, v, channel)
-    assert cert.verdict is Verdict.HOLDS
+    assert cert.verdict is Verdict.HOLDS and cert.margin >= 1
     assert cert.dim == problem.d - cert.rank == cert.witness["null_basis"].shape[1]
-    assert (
-        cert.details["model"] == name
-        and cert.details["layer"] == 1
-        and cert.details["channel"] == channel
-    )
-    assert len(cert.details["singular_values"]) == problem.d
+    assert cert.model == name and cert.layer == 1 and cert.channel == channel
+    assert cert.d == problem.d == len(cert.singular_values) and cert.ambiguous.size == 0
     layernorm = model.cfg.norm == "layernorm"
-    assert (LAYERNORM_MEAN in cert.details["symmetries"]) == layernorm
+    assert (LAYERNORM_MEAN in cert.symmetries) == layernorm
     if channel != "trait":
         assert cert.dim == (1 if layernorm else 0)
     else:
         assert cert.rank == problem.n_prompts
     assert Certificate.from_json(cert.to_json()) == cert
-    # re-run through the model: adding c 1 changes nothing for LayerNorm, something for RMSNorm (T2a/T2b)
+    # re-run through the model: adding c 1 changes nothing for LayerNorm, something for RMSNorm
+    # (T2a/T2b)
     shifted = v + 3.0 * np.ones(problem.d)
     b_v = steered_behaviour(model, 1, prompts, v, channel)
     gap = np.linalg.norm(
@@ -94,7 +93,7 @@ def test_spectrum_certificate_null_basis_is_the_dense_kernel(drawn, channel):
     assert np.linalg.norm(dense @ basis) <= 1e-10 * scale
     assert cert.rank == np.linalg.matrix_rank(dense, tol=1e-9 * scale)
     # a mean-centring model maps 1 to zero in every channel; an uncentred one generically in none
-    assert (LAYERNORM_MEAN in cert.details["symmetries"]) == drawn.centred
+    assert (LAYERNORM_MEAN in cert.symmetries) == drawn.centred
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,7 +151,7 @@ def test_t3c_slopes_and_kl_on_random_models(drawn):
     # N |A| < d on these shapes, so the trait channel has null directions
     cert = check_t3c(drawn.problem, drawn.v, "trait")
     d = cert.details
-    assert cert.verdict is Verdict.HOLDS, d
+    assert cert.verdict is Verdict.HOLDS and cert.margin >= 1, d
     assert abs(d["null_slope"] - 2.0) <= 0.2 and abs(d["outside_slope"] - 1.0) <= 0.2
     assert abs(d["kl_ratio"] - 1.0) <= 1e-2
     # the KL ratio's error shrinks with eps (it is O(eps))
@@ -207,8 +206,9 @@ def test_twin_on_tiny_ln_trait_is_nearly_orthogonal_and_steers_identically():
         verify=behaviour_verifier(model, problem, prompts, "trait"),
     )
     twin = cert.witness["twin"]
-    assert cert.verdict is Verdict.HOLDS
-    assert cert.details["cosine"] <= 0.05 and cert.details["residual"] <= 1e-8
+    assert cert.verdict is Verdict.HOLDS and cert.margin >= 1
+    assert cert.cosine <= 0.05 and cert.residual <= cert.residual_tolerance == 1e-8
+    assert cert.model == "tiny-ln" and cert.layer == 1 and cert.channel == "trait"
     # re-run here, independently of the certificate: the whole model with Steering(1, twin)
     b_v = steered_behaviour(model, 1, prompts, v, "trait")
     b_w = steered_behaviour(model, 1, prompts, twin, "trait")
@@ -230,8 +230,10 @@ def test_logits_twin_on_layernorm_approaches_and_never_passes_the_symmetry_bound
         verify=behaviour_verifier(model, problem, prompts, "logits"),
     )
     path = np.asarray(cert.details["cosine_path"])
-    assert cert.verdict is Verdict.HOLDS and cert.details["residual"] <= 1e-8
-    assert cert.details["symmetry_cosine_bound"] == pytest.approx(bound, rel=1e-12)
+    assert cert.verdict is Verdict.HOLDS and cert.residual <= 1e-8
+    assert cert.symmetries == (LAYERNORM_MEAN,) and not cert.cosine_range.inf_attained
+    assert cert.cosine_range.inf == pytest.approx(bound, rel=1e-12) and cert.cosine_range.sup == 1
+    assert cert.cosine == path[-1]
     assert np.all(path >= bound - 1e-12)  # never below the T1b bound for ker = span(1)
     assert path[-1] - bound <= 1e-2  # and it gets there
     assert np.all(np.diff(path) < 0)
@@ -269,7 +271,7 @@ def test_trait_twins_on_random_models_steer_identically(drawn):
         )
         <= 1e-8
     )
-    assert cert.details["cosine"] < 1.0 - 1e-6  # N|A| = 2 < d = 5: the walk moved
+    assert cert.cosine < 1.0 - 1e-6  # N|A| = 2 < d = 5: the walk moved
 
 
 @pytest.mark.parametrize(
@@ -301,6 +303,14 @@ def test_twin_search_rejects_zero_vector():
         (lambda p, v: check_t3c(p, v, "trait", eps=[1e-3]), "eps"),
         (lambda p, v: check_t3c(p, v, "trait", eps=[1e-3, -1e-2, 1e-1]), "eps"),
         (lambda p, v: check_t3b(p, v[:-1]), r"\bv\b"),
+        (lambda p, v: spectrum_certificate(p, v, "logits", seed=-1), "seed"),
+        (lambda p, v: spectrum_certificate(p, v, "logits", neighbours=True), "neighbours"),
+        (lambda p, v: spectrum_certificate(p, v, "hidden"), "channel"),
+        (lambda p, v: spectrum_certificate(p, v, "logits", spectrum=3), "spectrum"),
+        (lambda p, v: spectrum_certificate("model", v, "logits"), "problem"),
+        (lambda p, v: check_t3c(p, v, "trait", kl=1), r"\bkl\b"),
+        (lambda p, v: check_t3c(p, v, "trait", seed=1.5), "seed"),
+        (lambda p, v: check_t3b(p, v, options={}), "options"),
     ],
 )
 def test_local_certificates_bad_input(call, name):
@@ -311,14 +321,15 @@ def test_local_certificates_bad_input(call, name):
 
 def test_twin_search_moves_even_when_v_is_orthogonal_to_the_null_space():
     """tiny-ln logits: ker J = span(1); v with zero mean has no first-order way down, yet the class
-    holds v + c 1 with lower cosine: the walk must find it (second order), re-run through forward."""
+    holds v + c 1 with lower cosine: the walk must find it (second order), re-run through
+    forward."""
     from synthetic.local_problems import zoo_local
 
     z = zoo_local("tiny-ln", 1, n_prompts=3)
     v = z.vector - z.vector.mean()
     cert = twin_search(z.problem, v, "logits", max_steps=20, verify=z.verifier("logits"))
     assert cert.verdict is Verdict.HOLDS
-    assert cert.details["cosine"] < 0.5 and cert.details["residual"] <= 1e-8
+    assert cert.cosine < 0.5 and cert.residual <= 1e-8
     w = cert.witness["twin"]
     assert np.allclose(
         w - v, np.mean(w - v), atol=1e-8 * np.linalg.norm(w)
@@ -328,8 +339,12 @@ def test_twin_search_moves_even_when_v_is_orthogonal_to_the_null_space():
 @pytest.mark.parametrize(
     "kwargs,msg",
     [
-        (dict(target_cosine=2.0), "target_cosine must lie in"),
-        (dict(target_cosine=float("nan")), "target_cosine must be a finite"),
+        (dict(target_cosine=2.0), r"target_cosine must be a real number in \[-1.0, 1.0\)"),
+        (dict(target_cosine=float("nan")), "target_cosine must be a finite real number"),
+        (dict(target_cosine=True), "target_cosine must be a real number"),
+        (dict(max_steps=3.0), "max_steps must be an int"),
+        (dict(residual_tol=0.0), "residual_tol must be a real number"),
+        (dict(verify=3), "verify must be a callable"),
     ],
 )
 def test_twin_search_rejects_bad_targets(kwargs, msg):
@@ -347,5 +362,57 @@ def test_check_t3c_rejects_a_bad_slope_tolerance():
 def test_check_t3b_rechecks_its_null_space_through_the_model():
     _, _, problem, v = zoo("tiny-ln")
     cert = check_t3b(problem, v)
-    assert cert.verdict is Verdict.HOLDS
+    assert cert.verdict is Verdict.HOLDS and cert.margin >= 1
     assert cert.details["null_jvp_max"] <= cert.details["band_top"] < cert.details["row_jvp_min"]
+
+
+def _rotated(spec, seed: int = 0):
+    """The spectrum with its null and row bases replaced by a random orthonormal split of R^d
+    (same shapes): a wrong witness."""
+    q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((spec.d, spec.d)))
+    r = spec.rank
+    return dataclasses.replace(spec, row_basis=q[:, :r].copy(), null_basis=q[:, r:].copy())
+
+
+@pytest.mark.parametrize("channel", ["trait", "logits"])
+def test_spectrum_certificate_reruns_the_bases_it_is_given(channel):
+    """The verdict rests on the jvp re-run: a spectrum whose bases are wrong is not certified."""
+    _, _, problem, v = zoo("tiny-ln")
+    spec = local_spectrum(problem, v, channel)
+    right = spectrum_certificate(problem, v, channel, spectrum=spec, neighbours=0)
+    assert right.verdict is Verdict.HOLDS and right.margin >= 1
+    wrong = spectrum_certificate(problem, v, channel, spectrum=_rotated(spec), neighbours=0)
+    assert wrong.verdict is Verdict.UNDECIDED and "re-run" in wrong.reason and wrong.margin < 1
+    if channel == "trait":
+        assert check_t3b(problem, v, spectrum=spec).verdict is Verdict.HOLDS
+        bad = check_t3b(problem, v, spectrum=_rotated(spec))
+        assert bad.verdict is Verdict.UNDECIDED and "re-run" in bad.reason
+
+
+@settings(max_examples=10, deadline=None)  # each example walks a few level-set steps
+@given(random_problems(shapes=[(2, 3, 5, 4)], max_alphas=1))
+def test_twin_search_verdict_rests_on_the_rerun(drawn):
+    """A verify map that tells the twin from v (the identity) makes the twin undecided."""
+    p, v = drawn.problem, drawn.v
+    cert = twin_search(p, v, "trait", max_steps=6, verify=lambda x: x)
+    assert cert.verdict is Verdict.UNDECIDED  # never holds: moved and caught, or did not move
+    if np.linalg.norm(cert.witness["twin"] - v) > 1e-6 * np.linalg.norm(v):
+        event("walk moved")
+        assert "re-run" in cert.reason
+        assert cert.margin < 1 and cert.residual > cert.residual_tolerance
+
+
+@settings(max_examples=10, deadline=None)  # each example re-runs the model at 3 x 7 step sizes
+@given(random_problems(shapes=[(2, 3, 5, 4)], max_alphas=1))
+def test_t3c_slope_gates_can_fail(drawn):
+    """With a slope tolerance far below the finite-difference error the gates fire."""
+    cert = check_t3c(drawn.problem, drawn.v, "trait", slope_tol=1e-9, kl=False)
+    assert cert.verdict is Verdict.VIOLATED and "null_slope" in cert.reason
+    assert cert.margin >= 1  # how many times the worst slope misses, capped by the rank margin
+
+
+def test_exact_kl_check_fails_with_a_wrong_rewrite_or_coefficient():
+    # the same series to eps^2, but not KL: only the rewrite gate can catch it
+    off = lambda p, dz, eps: _kl_rewritten(p, dz, eps) + eps**3
+    assert exact_t3_kl(0, kl_form=off).verdict is Verdict.VIOLATED
+    assert exact_t3_kl(0, claimed_coefficient=sympy.Integer(1)).verdict is Verdict.VIOLATED

@@ -59,7 +59,25 @@ def test_check_t4_holds(data, seed):
     H, r, _ = data
     w = np.random.default_rng(seed).standard_normal(H.shape[1])
     cert = check_t4(H, w, b=0.5, seed=seed)
-    assert cert.verdict is Verdict.HOLDS and cert.dim == H.shape[1] - r
+    assert cert.verdict is Verdict.HOLDS and cert.dim == H.shape[1] - r and cert.margin >= 1
+    assert cert.residual <= cert.residual_tolerance and cert.d == H.shape[1]
+
+
+@given(activations(), st.integers(0, 2**32 - 1))
+def test_check_t4_rejects_a_planted_member_that_moves_inside_S(data, seed):
+    """The claimed member is re-scored: one moved along S (not S^perp) changes the scores even
+    with the bias moved, and the verdict is violated; one moved along S^perp is accepted."""
+    H, r, perp = data
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(H.shape[1])
+    if r:
+        Hc = H - H.mean(axis=0)
+        u = Hc.T @ rng.standard_normal(H.shape[0])
+        bad = check_t4(H, w, b=0.5, member=w + u / np.linalg.norm(u))
+        assert bad.verdict is Verdict.VIOLATED and "scores unchanged" in bad.reason
+    if perp.shape[1]:
+        good = check_t4(H, w, b=0.5, member=w + perp @ rng.standard_normal(perp.shape[1]))
+        assert good.verdict is Verdict.HOLDS
 
 
 def test_single_activation_is_rejected():

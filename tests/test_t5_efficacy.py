@@ -1,4 +1,5 @@
-"""T5: for an affine score, R - 1 = rho tan(theta) U exactly, with (U+1)/2 ~ Beta((d-2)/2, (d-2)/2)."""
+"""T5: for an affine score, R - 1 = rho tan(theta) U exactly, with
+(U+1)/2 ~ Beta((d-2)/2, (d-2)/2)."""
 
 import math
 
@@ -10,12 +11,15 @@ from hypothesis import strategies as st
 
 from theory.certificate import Verdict
 from theory.efficacy import (
+    AFFINE_TOL,
+    EfficacySample,
     check_t5,
     coordinate_law,
     effective_slope,
     efficacy_law,
     median_abs_deviation,
     orthogonal_perturbations,
+    t5_certificate,
 )
 
 
@@ -55,7 +59,8 @@ def test_coordinate_law_moments(d):
 
 
 def test_perturbations_are_uniform_on_the_sphere():
-    """Coordinates of the unit perturbation along a fixed direction in v^perp follow the law of U."""
+    """Coordinates of the unit perturbation along a fixed direction in v^perp follow the law of
+    U."""
     rng = np.random.default_rng(0)
     d = 12
     v = rng.standard_normal(d)
@@ -76,18 +81,42 @@ def test_check_t5_on_an_affine_score_holds_and_breaks_on_a_curved_one():
     v = rng.standard_normal(d)
     affine = lambda X: 0.2 + X @ w
     cert = check_t5(affine, v, w, rho=1.0, n=2000, seed=1)
-    assert cert.verdict is Verdict.HOLDS
+    assert cert.verdict is Verdict.HOLDS and cert.margin >= 1 and cert.d == d
+    assert cert.residual <= AFFINE_TOL  # affine: the law holds draw by draw
     curved = lambda X: (
         0.2 + X @ w + 0.5 * np.sum(X**2, axis=-1)
     )  # not affine: |v + u|^2 grows with rho
     bad = check_t5(curved, v, w + v, rho=2.0, n=2000, seed=1)
-    assert bad.verdict is Verdict.VIOLATED
+    assert bad.verdict is Verdict.VIOLATED and bad.margin >= 1
+    assert bad.details["ks_pvalue"] < 0.01 / 100 and bad.residual > AFFINE_TOL
+
+
+def _sample(first_order: float, pvalue: float) -> EfficacySample:
+    ratios = np.linspace(0.9, 1.1, 11)
+    return EfficacySample(10, 0.5, 1.0, ratios, False, first_order, 0.1, pvalue)
+
+
+@pytest.mark.parametrize(
+    "first_order,pvalue,verdict,margin",
+    [
+        (1e-9, 1e-12, Verdict.HOLDS, 10.0),  # affine draw by draw: the KS test does not matter
+        (1.0, 0.5, Verdict.HOLDS, 50.0),  # accepted: margin p / alpha
+        (1.0, 0.005, Verdict.UNDECIDED, 0.5),  # a p-value a little under alpha is no failure
+        (1.0, 1e-6, Verdict.VIOLATED, 1e-4 / 1e-6),  # rejected: margin (alpha / 100) / p
+        (1e-7, 1e-6, Verdict.VIOLATED, 10.0),  # ... and residual / AFFINE_TOL when smaller
+    ],
+)
+def test_t5_verdict_and_margin_from_its_two_gates(first_order, pvalue, verdict, margin):
+    cert = t5_certificate(_sample(first_order, pvalue), alpha=0.01)
+    assert cert.verdict is verdict and math.isclose(cert.margin, margin, rel_tol=1e-12)
 
 
 @pytest.mark.parametrize(
     "args,msg",
     [
-        (dict(d=2, slope=1.0), "d must be an int >= 3"),
+        (dict(d=2, slope=1.0), r"d must be an int in \[3, inf\)"),
+        (dict(d=3.0, slope=1.0), "d must be an int"),
+        (dict(d=True, slope=1.0), "d must be an int"),
         (dict(d=10, slope=0.0), "slope must be finite and nonzero"),
     ],
 )
@@ -102,8 +131,10 @@ def test_perturbation_bad_input():
         orthogonal_perturbations(np.ones(4), -1.0, 3, rng)
     with pytest.raises(ValueError, match="v must be nonzero"):
         orthogonal_perturbations(np.zeros(4), 1.0, 3, rng)
-    with pytest.raises(ValueError, match="n must be a positive int"):
+    with pytest.raises(ValueError, match=r"n must be an int in \[1, inf\)"):
         orthogonal_perturbations(np.ones(4), 1.0, 0, rng)
+    with pytest.raises(ValueError, match="rng must be"):
+        orthogonal_perturbations(np.ones(4), 1.0, 3, -1)
 
 
 def test_transformer_first_order_law_holds_at_small_rho_and_breaks_as_rho_grows():

@@ -1,5 +1,5 @@
-"""T7 (sparsity): property tests of spark, sparse twins, unique recovery, basis pursuit, the null-space
-property and the phase-transition tools.
+"""T7 (sparsity): property tests of spark, sparse twins, unique recovery, basis pursuit, the
+null-space property and the phase-transition tools.
 
 Strategies build valid objects: k-sparse codes on a chosen support, integer matrices of a chosen
 spark (Vandermonde columns with one planted circuit; provably of that spark), Gaussian matrices
@@ -8,6 +8,7 @@ with a planted circuit, generic Gaussian matrices.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -17,6 +18,7 @@ import sympy
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from proofs_check.checks.sparsity import numeric_t7_twins
 from synthetic.sparse_codes import (
     concept_dictionary,
     gaussian_matrix,
@@ -24,10 +26,13 @@ from synthetic.sparse_codes import (
     random_support,
     sparse_code,
 )
-from theory.basis_pursuit import _nsp_circuits
-from theory.certificate import Certificate, Verdict
+from theory.basis_pursuit import dual_certificate, verify_dual
+from theory.certificate import Certificate, Verdict, ratio_margin
+from theory.nsp import nsp_by_circuits, nsp_certificate
 from theory.rank import decide_rank_from_singular_values
-from theory.spark import _batch_status, full_column_rank_mod_prime
+from theory.residual import behaviour_residual
+from theory.spark import full_column_rank_mod_prime, rerun_twins
+from theory.spark_float import batch_status
 from theory.sparse import (
     RECOVERY_TOL,
     WEAK_THRESHOLD_TABLE,
@@ -43,6 +48,7 @@ from theory.sparse import (
     relative_error,
     spark,
     sparse_twins,
+    split_null_vector,
     statistical_dimension_threshold,
     unique_recovery_certificate,
     weak_threshold,
@@ -54,7 +60,8 @@ from theory.sparse import (
 
 @st.composite
 def sparse_codes(draw, p: int, k: int, integer: bool = False):
-    """(a, support): a has exactly k nonzeros, on a drawn support, with drawn signs and magnitudes."""
+    """(a, support): a has exactly k nonzeros, on a drawn support, with drawn signs and
+    magnitudes."""
     support = sorted(draw(st.lists(st.integers(0, p - 1), min_size=k, max_size=k, unique=True)))
     signs = draw(st.lists(st.sampled_from([-1, 1]), min_size=k, max_size=k))
     if integer:
@@ -101,7 +108,8 @@ def exact_planted(draw, max_m: int = 6, max_p: int = 8):
 
 @st.composite
 def float_planted(draw, max_m: int = 6, max_p: int = 9):
-    """(A, s, circuit): Gaussian columns with a planted circuit of drawn size s (synthetic.sparse_codes)."""
+    """(A, s, circuit): Gaussian columns with a planted circuit of drawn size s
+    (synthetic.sparse_codes)."""
     m = draw(st.integers(1, max_m))
     p = draw(st.integers(1, max_p))
     options = list(range(1, min(m + 1, p) + 1)) + ([p + 1] if m >= p else [])
@@ -245,7 +253,7 @@ def test_vectorised_subset_rule_matches_theory_rank(spectrum, tau):
     s, values = spectrum
     sv = np.sort(np.array(values))[::-1]
     sv[0] = 1.0
-    dep, und, _ = _batch_status(sv[None], s, tau)
+    dep, und, _ = batch_status(sv[None], s, tau)
     ref = decide_rank_from_singular_values(sv, (s, s), tau)
     assert bool(dep[0]) == (ref.rank < s)
     assert bool(und[0]) == (ref.rank == s and not ref.certified)
@@ -260,8 +268,10 @@ def test_float_spark_is_undecided_not_guessed_in_the_grey_band():
     assert r.lower == 3 and r.ambiguous_subset == (0, 2, 5)
     assert all(r.tolerance < x < math.sqrt(r.tolerance) for x in r.ambiguous_singular_values)
     cert = unique_recovery_certificate(A, 2)
-    assert cert.verdict is Verdict.UNDECIDED
-    assert unique_recovery_certificate(A, 1).verdict is Verdict.HOLDS  # spark >= 3 > 2 is certified
+    assert cert.verdict is Verdict.UNDECIDED and cert.reason
+    assert tuple(cert.ambiguous) == r.ambiguous_singular_values
+    unique = unique_recovery_certificate(A, 1)  # spark >= 3 > 2 is certified
+    assert unique.verdict is Verdict.HOLDS and unique.margin == min(3 / 3, r.margin)
     assert spark(A, tol=1e-8).value == 3  # with a looser tolerance the subset is dependent
 
 
@@ -283,7 +293,8 @@ def test_spark_conventions_and_limits():
 
 def _exact_ksparse_solutions(A: sympy.Matrix, y: sympy.Matrix, k: int) -> set[tuple]:
     """Every code x with at most k nonzeros and A x = y, by exhaustive search over supports of size
-    min(k, p) (each such T has A_T injective when spark > 2k >= |T|, so the solution on T is unique)."""
+    min(k, p) (each such T has A_T injective when spark > 2k >= |T|, so the solution on T is
+    unique)."""
     sols = set()
     for T in itertools.combinations(range(A.cols), min(k, A.cols)):
         sub = A.extract(list(range(A.rows)), list(T))
@@ -301,12 +312,13 @@ def test_spark_above_2k_every_k_sparse_code_is_unique(case, data):
     A, s = case
     injective = s == A.cols + 1
     if not injective and s < 3:  # spark <= 2 leaves no k >= 1 with 2k < spark
-        assert unique_recovery_certificate(A, 1).verdict is Verdict.VIOLATED
+        cert = unique_recovery_certificate(A, 1)
+        assert cert.verdict is Verdict.VIOLATED and cert.margin == 2 / s  # 2k / spark >= 1
         return
     k = data.draw(st.integers(1, A.cols if injective else min((s - 1) // 2, A.cols)))
     cert = unique_recovery_certificate(A, k)
     assert cert.verdict is Verdict.HOLDS
-    assert cert.margin == (math.inf if injective else s - 2 * k)
+    assert cert.margin == (math.inf if injective else s / (2 * k + 1))  # spark / (2k + 1) >= 1
     a, _ = data.draw(sparse_codes(A.cols, data.draw(st.integers(1, k)), integer=True))
     y = A * sympy.Matrix(a)
     assert _exact_ksparse_solutions(A, y, k) == {tuple(sympy.Integer(x) for x in a)}
@@ -320,22 +332,83 @@ def test_spark_at_most_2k_gives_reverified_twins(case, data):
     p = A.shape[1]
     if s > p:  # full column rank: unique for every k, even 2k >= p + 1 = spark
         cert = unique_recovery_certificate(A, data.draw(st.integers(1, p)))
-        assert cert.verdict is Verdict.HOLDS and cert.margin == math.inf
+        # the margin is the full rank decision's (A is injective whatever k)
+        assert cert.verdict is Verdict.HOLDS and cert.margin == spark(A).margin >= 1
         with pytest.raises(NoSparseTwinError):
             sparse_twins(A, p)
         return
     k = data.draw(st.integers((s + 1) // 2, p))
     cert = unique_recovery_certificate(A, k)
-    assert cert.verdict is Verdict.VIOLATED and cert.margin == s - 2 * k
+    assert cert.verdict is Verdict.VIOLATED
+    assert cert.margin == min(2 * k / s, ratio_margin(cert.residual_tolerance, cert.residual))
+    assert cert.margin >= 1
     a, b = cert.witness["a"], cert.witness["a_prime"]
     assert np.count_nonzero(a) <= k and np.count_nonzero(b) <= k
     assert np.count_nonzero(a) >= 1 and not np.array_equal(a, b)
     assert not np.any((a != 0) & (b != 0))  # disjoint supports S1, S2
-    assert sorted(cert.details["supports"]["S1"] + cert.details["supports"]["S2"]) == list(
-        np.flatnonzero(a - b)
-    )
-    assert np.linalg.norm(A @ a - A @ b) <= cert.details["twin_threshold"] * np.linalg.norm(A @ a)
-    assert cert.details["twin_verified"] is True
+    assert np.count_nonzero(a - b) == s  # together they are the circuit's null vector
+    assert np.linalg.norm(A @ a - A @ b) <= cert.residual_tolerance * np.linalg.norm(A @ a)
+
+
+@given(float_planted(), st.data())
+def test_the_twin_rerun_rejects_planted_wrong_twins(case, data):
+    """The gate of the twin certificates: (n_S1, -n_S2) passes its re-run, the wrong sign
+    (n_S1, +n_S2) and a non-sparse pair do not; the margin is >= 1 exactly when it passes."""
+    A, s, _ = case
+    p = A.shape[1]
+    if s > p:
+        return
+    k = data.draw(st.integers((s + 1) // 2, p))
+    a, b = sparse_twins(A, k)
+    tol = spark(A).tolerance or None  # 0 for a zero matrix
+    good = rerun_twins(A, k, a, b, tol=tol)
+    assert good.verified and good.margin >= 1
+    wrong_sign = rerun_twins(A, k, a, -b, tol=tol)
+    if np.any(b):  # a' = 0 when the circuit is one zero column: then -b == b
+        assert not wrong_sign.verified and wrong_sign.margin < 1
+    dense = rerun_twins(A, k, a + 1.0, b + 1.0, tol=tol)  # equal behaviour gaps, not k-sparse
+    assert not dense.sparse or k == p
+    assert not rerun_twins(A, k, a, a, tol=tol).verified  # not distinct
+    run = lambda x: A @ x
+    assert rerun_twins(A, k, a, b, tol=tol, behaviour=run).verified
+    if np.linalg.norm(a - b) > 0:  # the identity map tells the two codes apart
+        assert not rerun_twins(A, k, a, b, tol=tol, behaviour=lambda x: x).verified
+
+
+@given(exact_planted(max_m=5, max_p=7), st.data())
+def test_exact_twin_rerun_needs_exact_equality(case, data):
+    A, s = case
+    if s > A.cols:
+        return
+    k = data.draw(st.integers((s + 1) // 2, A.cols))
+    a, b = sparse_twins(A, k)
+    assert rerun_twins(A, k, a, b).verified and rerun_twins(A, k, a, b).residual == 0.0
+    live = [j for j in range(A.cols) if any(A[:, j])]  # a nudge there changes A a'
+    if not live:
+        return
+    j = live[0]
+    nudged = tuple(x + sympy.Rational(1, 10**12) if i == j else x for i, x in enumerate(b))
+    bad = rerun_twins(A, k, a, nudged)
+    assert not bad.verified and bad.residual == math.inf and bad.margin == 0.0
+
+
+def test_a_wrong_behaviour_map_makes_the_twin_certificate_undecided():
+    """unique_recovery_certificate's verdict rests on the re-run: with a behaviour map that tells
+    the twins apart it must not claim a violation."""
+    planted = planted_spark_matrix(4, 7, 3, seed=5)
+    A = planted.matrix
+    right = unique_recovery_certificate(A, 2, behaviour=lambda a: A @ a)
+    assert right.verdict is Verdict.VIOLATED and right.margin >= 1
+    wrong = unique_recovery_certificate(A, 2, behaviour=lambda a: a)
+    assert wrong.verdict is Verdict.UNDECIDED and "re-run" in wrong.reason
+    exact = planted_spark_matrix(4, 7, 3, seed=5, exact=True).matrix
+    assert unique_recovery_certificate(exact, 2, behaviour=lambda a: a).verdict is Verdict.UNDECIDED
+
+
+def test_the_registered_twin_check_fails_with_a_wrong_rerun():
+    """numeric_t7_twins holds only because its twins pass the re-run through the logits."""
+    cert = numeric_t7_twins(0, run=lambda model: lambda v: v)  # a map that tells v from v'
+    assert cert.verdict is Verdict.UNDECIDED
 
 
 @given(exact_planted(max_m=5, max_p=7), st.data())
@@ -351,7 +424,7 @@ def test_exact_twins_have_exactly_equal_behaviour(case, data):
     assert (A * va - A * vb).is_zero_matrix
     assert va != vb and sum(x != 0 for x in a) <= k and sum(x != 0 for x in b) <= k
     cert = unique_recovery_certificate(A, k)
-    assert cert.verdict is Verdict.VIOLATED and cert.details["behaviour_residual_A"] == 0.0
+    assert cert.verdict is Verdict.VIOLATED and cert.residual == 0.0 == cert.residual_tolerance
 
 
 @given(st.integers(3, 8), st.integers(0, 2**32 - 1))
@@ -363,12 +436,15 @@ def test_dictionary_circuit_twins_are_two_codes_of_one_steering_vector(p, seed):
     rng = np.random.default_rng(seed)
     L = rng.standard_normal((d + 2, d))
     bias = rng.standard_normal(d + 2)
-    cert = check_t7(L, planted.matrix, 2, behaviour=lambda v: L @ v + bias)
-    assert cert.verdict is Verdict.VIOLATED and cert.details["spark"] == 3
+    run = lambda v: L @ v + bias
+    cert = check_t7(L, planted.matrix, 2, behaviour=run)
+    assert cert.verdict is Verdict.VIOLATED and spark(L @ planted.matrix).value == 3
+    assert cert.d == d
     a, b = cert.witness["a"], cert.witness["a_prime"]
+    v, w = cert.witness["v"], cert.witness["v_prime"]
     assert np.linalg.norm(a - b) > 0.1 * np.linalg.norm(a)
-    assert np.linalg.norm(cert.witness["v"] - cert.witness["v_prime"]) <= 1e-12 * np.linalg.norm(a)
-    assert cert.details["behaviour_residual_model"] <= 1e-9
+    assert np.linalg.norm(v - w) <= 1e-12 * np.linalg.norm(a)
+    assert behaviour_residual(run(w), run(v), run(0 * v)) <= 1e-9  # re-run here, independently
 
 
 @given(st.integers(2, 4), st.integers(0, 2**32 - 1))
@@ -381,12 +457,17 @@ def test_readout_kernel_twins_are_different_steering_vectors_with_equal_logits(m
     L = rng.standard_normal((m, d))
     bias = rng.standard_normal(m)
     k = (m + 2) // 2
-    cert = check_t7(L, Phi, k, behaviour=lambda v: L @ v + bias)
-    assert cert.verdict is Verdict.VIOLATED and cert.details["spark"] == m + 1
+    run = lambda v: L @ v + bias
+    cert = check_t7(L, Phi, k, behaviour=run)
+    assert cert.verdict is Verdict.VIOLATED and spark(L @ Phi).value == m + 1
     v, w = cert.witness["v"], cert.witness["v_prime"]
     assert np.linalg.norm(v - w) > 0.1 * np.linalg.norm(v)
     assert np.linalg.norm(L @ v - L @ w) <= 1e-9 * np.linalg.norm(L @ v)
-    assert cert.details["behaviour_residual_model"] <= 1e-9
+    assert behaviour_residual(run(w), run(v), run(0 * v)) <= 1e-9
+    # the gate: a behaviour map that tells v from v' (the identity) fails the re-run
+    wrong = check_t7(L, Phi, k, behaviour=lambda x: x)
+    assert wrong.verdict is Verdict.UNDECIDED and wrong.reason
+    assert np.array_equal(wrong.witness["v"], v) and wrong.margin < 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -400,7 +481,7 @@ def test_nsp_iff_basis_pursuit_recovers(A, k, data):
     assert cert.verdict is not Verdict.UNDECIDED
     event(f"NSP {cert.verdict.value}")
     if cert.verdict is Verdict.HOLDS:
-        assert cert.margin > 0
+        assert cert.margin >= 1
         for _ in range(3):
             a, _ = data.draw(sparse_codes(p, data.draw(st.integers(1, k))))
             assert relative_error(basis_pursuit(A, A @ a).code, a) <= RECOVERY_TOL
@@ -416,7 +497,7 @@ def test_nsp_iff_basis_pursuit_recovers(A, k, data):
 
 @given(gaussian(max_m=4, max_p=6, min_m=2), st.integers(1, 2))
 def test_nsp_equals_exhaustive_recovery_over_supports_and_signs(A, k):
-    """BP recovery of a depends only on (support, signs): trying one code per pattern is exhaustive."""
+    """BP recovery of a depends only on (support, signs): one code per pattern is exhaustive."""
     p = A.shape[1]
     cert = null_space_property(A, k)
     recovered_all = True
@@ -435,10 +516,7 @@ def test_nsp_circuit_and_lp_methods_agree(A, k):
     by_circuits = null_space_property(A, k)
     by_lp = null_space_property(A, k, method="lp", decision_tol=1e-6)
     event(f"NSP {by_circuits.verdict.value}")
-    w1, w2 = (
-        1.0 - by_circuits.margin,
-        1.0 - by_lp.margin,
-    )  # details hold inf as the string "Infinity"
+    w1, w2 = by_circuits.details["worst_ratio"], by_lp.details["worst_ratio"]
     assert (math.isinf(w1) and math.isinf(w2)) or abs(w1 - w2) <= 1e-6 * max(1.0, w1)
     assert by_circuits.verdict == by_lp.verdict or abs(w1 - 1) <= 1e-6
 
@@ -457,7 +535,8 @@ def test_nsp_of_injective_matrix_holds_trivially_and_low_spark_fails():
     cert = null_space_property(A, 1)  # n = (1, -1, 0): |n_S|_1 = |n_Sc|_1, a tie is never guessed
     assert cert.verdict is Verdict.UNDECIDED and cert.details["worst_ratio"] == pytest.approx(1.0)
     cert = null_space_property(A, 2)  # |n_S|_1 with S = {0, 1} is everything: ratio infinite
-    assert cert.verdict is Verdict.VIOLATED and cert.margin == -math.inf
+    assert cert.verdict is Verdict.VIOLATED and cert.details["worst_ratio"] == math.inf
+    assert cert.margin >= 1 and cert.residual <= cert.residual_tolerance  # n re-run: in ker A
 
 
 @given(st.integers(8, 16), st.integers(0, 2**32 - 1))
@@ -470,12 +549,53 @@ def test_bp_recovery_certificate_agrees_with_the_lp(p, seed):
     err = relative_error(basis_pursuit(A, A @ a).code, a)
     event(f"recovery {cert.verdict.value}")
     if cert.verdict is Verdict.HOLDS:
-        assert err <= RECOVERY_TOL and cert.margin > 0
+        assert err <= RECOVERY_TOL and cert.margin >= 1 and cert.residual == err
         w, S = cert.witness["dual_vector"], np.flatnonzero(a)
-        assert np.allclose(A[:, S].T @ w, np.sign(a[S]), atol=1e-7)
+        assert np.allclose(A[:, S].T @ w, np.sign(a[S]), atol=1e-9)
+        assert np.max(np.abs(np.delete(A, S, axis=1).T @ w)) < 1 - cert.tolerance
     elif cert.verdict is Verdict.VIOLATED:
-        assert err > RECOVERY_TOL and cert.margin < 0
-        assert cert.details["l1_returned"] <= np.abs(a).sum() * (1 + 1e-9)
+        assert err > RECOVERY_TOL and cert.margin >= 1
+        x = cert.witness["recovered"]
+        assert np.abs(x).sum() <= np.abs(a).sum() * (1 + 1e-9)
+        assert np.linalg.norm(A @ x - A @ a) <= 1e-9 * np.linalg.norm(A @ a)
+
+
+@given(st.integers(8, 14), st.integers(0, 2**32 - 1))
+def test_bp_certificate_reruns_a_planted_dual_vector(p, seed):
+    """The dual vector is re-run: the LP's passes, one off the constraints A_S^T w = sign(a_S)
+    makes the certificate undecided, one with |A_Sc^T w|_inf >= 1 cannot prove uniqueness."""
+    A = gaussian_matrix(p // 2, p, seed=seed)
+    a = sparse_code(p, 1, seed=seed)
+    t, w, injective = dual_certificate(A, a)
+    t_rerun, eq = verify_dual(A, a, w)
+    assert t_rerun == t and eq <= 1e-9 and injective
+    cert = bp_recovery_certificate(A, a)
+    event(f"recovery {cert.verdict.value}")
+    if cert.verdict is not Verdict.HOLDS:
+        return
+    assert bp_recovery_certificate(A, a, dual_vector=w).verdict is Verdict.HOLDS
+    S = np.flatnonzero(a)
+    off = w + 1e-3 * A[:, S[0]] / np.linalg.norm(A[:, S[0]]) ** 2  # A_S^T w moves by 1e-3
+    bad = bp_recovery_certificate(A, a, dual_vector=off)
+    assert bad.verdict is Verdict.UNDECIDED and "re-run" in bad.reason
+    big = bp_recovery_certificate(A, a, dual_vector=10 * w)  # feasible only if sign * 10 = sign
+    assert big.verdict is Verdict.UNDECIDED
+
+
+def test_nsp_certificate_reruns_its_kernel_vector():
+    """A planted kernel vector is re-run: one outside ker A, or with another ratio than the
+    reported worst one, makes the NSP verdict undecided."""
+    for m, k in ((3, 2), (6, 1)):
+        A = gaussian_matrix(m, 8, seed=m)
+        search = nsp_by_circuits(A, k, None, 1 << 12)
+        cert = nsp_certificate(A, k, search, 1e-9, {})
+        assert cert.verdict is not Verdict.UNDECIDED and cert.margin >= 1
+        assert cert.residual <= cert.residual_tolerance
+        outside = search.vector + 1e-3 * np.random.default_rng(m).standard_normal(8)
+        wrong = nsp_certificate(A, k, dataclasses.replace(search, vector=outside), 1e-9, {})
+        assert wrong.verdict is Verdict.UNDECIDED and wrong.margin < 1
+        lied = dataclasses.replace(search, worst=search.worst * 1.5)
+        assert nsp_certificate(A, k, lied, 1e-9, {}).verdict is Verdict.UNDECIDED
 
 
 def test_basis_pursuit_infeasible_and_zero():
@@ -590,6 +710,31 @@ BAD = [
     (phase_transition, (20, [0.5], [0.01], 2), "rhos"),
     (phase_transition, (20, [0.5], [0.5], 0), "trials"),
     (phase_transition, (1, [0.5], [0.5], 2), "p"),
+    (spark, (np.ones((2, 3)), None, 0), "max_size"),
+    (spark, (np.ones((2, 3)), None, 1.0), "max_size"),
+    (spark, (np.ones((2, 3)), -1e-3), "tol"),
+    (sparse_twins, (np.ones((2, 3)), 2.0), "k"),
+    (null_space_property, (np.ones((2, 3)), 1, "circuits", None, 0.0), "decision_tol"),
+    (null_space_property, (np.ones((2, 3)), 1, "circuits", None, 1e-9, 100, -1), "max_lps"),
+    (bp_recovery_certificate, (np.ones((2, 3)), np.ones(3), float("nan")), "decision_tol"),
+    (bp_recovery_certificate, (np.ones((2, 3)), np.ones(3), 1e-7, np.ones(3)), "dual_vector"),
+    (phase_transition, (20, [0.5], [0.5], 2, -1), "seed"),
+    (phase_transition, (20, [0.5], [0.5], True), "trials"),
+    (crossing_rho, ([0.1, 0.2], [1.0, 0.0], 1.5), "level"),
+    (crossing_rho, ([0.1, 0.2], [1.0]), "success"),
+    (weak_threshold, (True,), "delta"),
+    (weak_threshold, (1.0,), "delta"),
+    (statistical_dimension_threshold, (float("nan"),), "delta"),
+    (split_null_vector, (np.ones(3), (0, 1), 0), "k"),
+    (split_null_vector, (np.ones(3), (0, 3), 1), "subset"),
+    (rerun_twins, (np.ones((2, 3)), 1, np.ones(2), np.ones(3)), "a"),
+    (sparse_code, (5, 2, 0, None, None, 0.0), "low"),
+    (sparse_code, (5, 2, 0, [0, 0]), "support"),
+    (sparse_code, (5, 2, 0, None, [1, 2]), "signs"),
+    (gaussian_matrix, (0, 3), "m"),
+    (gaussian_matrix, (2, 3, -1), "seed"),
+    (planted_spark_matrix, (3, 4, 2, 0, 1), "exact"),
+    (concept_dictionary, (3, 4, 0, 2.0), "spark"),
     (sparse_code, (5, 6), "k"),
     (planted_spark_matrix, (3, 6, 5), "spark"),
     (random_support, (3, 4), "k"),
@@ -615,10 +760,11 @@ def test_nsp_rejects_too_large_problems_before_work():
 
 
 def test_circuit_enumeration_finds_vertices_of_the_kernel_polytope():
-    """Every normalised circuit vector is in ker A with |n|_1 = 1, and the worst ratio is attained."""
+    """Every normalised circuit vector is in ker A with |n|_1 = 1; the worst ratio is attained."""
     A = gaussian_matrix(3, 6, seed=11)
-    worst, n, count, why = _nsp_circuits(A, 2, None, 1 << 12)
-    assert why is None and count == sum(math.comb(6, s) for s in range(1, 5))
+    search = nsp_by_circuits(A, 2, None, 1 << 12)
+    n = search.vector
+    assert search.reason == "" and search.count == sum(math.comb(6, s) for s in range(1, 5))
     assert np.linalg.norm(A @ n) <= 1e-12 and np.abs(n).sum() == pytest.approx(1.0)
     top = np.sort(np.abs(n))[::-1]
-    assert worst == pytest.approx(top[:2].sum() / top[2:].sum())
+    assert search.worst == pytest.approx(top[:2].sum() / top[2:].sum())

@@ -4,6 +4,8 @@ identifiable iff the stack has rank d; the LayerNorm symmetry survives every lay
 import numpy as np
 import pytest
 import scipy.linalg
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from proofs_check.checks.cross_layer import exact_t9, numeric_t9
 from synthetic.cross_layer import layer_problems, propagation_transfers, reverify_null_direction
@@ -12,6 +14,8 @@ from synthetic.zoo import load_model, make_prompts
 from theory.certificate import Verdict
 from theory.cross_layer import check_t9, layer_factors
 from theory.jacobian import dense_jacobian
+
+from .test_jacobian_engine import random_problems
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +56,8 @@ def test_adding_layers_never_grows_the_class_and_ones_survives(ln):
     dims = []
     for layers in ([1], [0, 1], [0, 1, 2]):
         cert = check_t9(layer_problems(model, layers, prompts, (1.0,)), v, "trait")
-        assert cert.verdict is Verdict.VIOLATED and "layernorm-mean" in cert.details["symmetries"]
+        assert cert.verdict is Verdict.VIOLATED and "layernorm-mean" in cert.symmetries
+        assert cert.margin >= 1 and cert.residual <= cert.residual_tolerance
         dims.append(cert.dim)
         ones = np.ones(v.size) / np.sqrt(v.size)
         null = cert.witness["null_basis"]
@@ -73,6 +78,23 @@ def test_common_null_direction_is_reverified_and_a_generic_direction_is_not(ln):
     assert (
         reverify_null_direction(model, layers, prompts, v, g, eye, "trait", (1.0,), seed=1) > 1e-2
     )
+
+
+def test_a_planted_witness_that_some_layer_reads_makes_the_verdict_undecided(ln):
+    """The common null direction is re-verified layer by layer (its image under each R_j T_j): a
+    direction that one layer reads is not accepted as a counterexample; a true one is."""
+    model, prompts, v = ln
+    problems = layer_problems(model, [0, 1], prompts, (1.0,))
+    cert = check_t9(problems, v, "trait")
+    assert cert.verdict is Verdict.VIOLATED
+    ones = np.ones(v.size) / np.sqrt(v.size)  # the LayerNorm symmetry: in every null space
+    assert check_t9(problems, v, "trait", witness=5.0 * ones).verdict is Verdict.VIOLATED
+    blocks, _ = layer_factors(problems, v, "trait")
+    read = blocks[1][0] / np.linalg.norm(blocks[1][0])  # layer 1 reads this direction
+    bad = check_t9(problems, v, "trait", witness=read)
+    assert bad.verdict is Verdict.UNDECIDED and "layer 1" in bad.reason and bad.margin < 1
+    zero = check_t9(problems, v, "trait", witness=np.zeros(v.size))
+    assert zero.verdict is Verdict.UNDECIDED and "witness nonzero" in zero.reason
 
 
 def test_registered_checks_hold_and_exact_variant_fails():
@@ -105,11 +127,6 @@ def test_bad_input(ln):
 
 # ---------------------------------------------------------------------------------------------
 # property tests on the engine's small random models (one compiled shape)
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from .test_jacobian_engine import random_problems  # noqa: E402
 
 SHAPE = [(2, 3, 5, 4)]  # (N, T, d, V)
 

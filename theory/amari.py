@@ -1,4 +1,4 @@
-"""ICA's recovery error (THEORY.md T8): the Amari index of ``P = W A`` and the matching of
+"""ICA's recovery error (T8): the Amari index of ``P = W A`` and the matching of
 estimated mixing columns to planted ones up to permutation and sign.
 
 The Amari index is 0 iff P is a scaled permutation, the ambiguity T8 leaves; column matching solves
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.optimize
 
-from .validation import as_int_tuple, as_matrix
+from .validation import InputError, as_int_tuple, as_matrix
 
 
 def amari_index(P: Any) -> float:
@@ -27,15 +27,15 @@ def amari_index(P: Any) -> float:
     row scaling changes the column term and vice versa). For P = W A from unit-variance ICA of
     unit-variance sources the scales are +-1 near the solution. For a 2 x 2 plane rotation by
     theta in [0, pi/4] it equals ``tan(theta)``. n = 1 gives 0 (every nonzero scalar is a scaled
-    permutation). A zero row or column (the ratio is undefined) raises ValueError naming P.
+    permutation). A zero row or column (the ratio is undefined) raises InputError naming P.
     """
     P = np.abs(as_matrix("P", P))
     n = P.shape[0]
     if P.shape[1] != n:
-        raise ValueError(f"P must be square (P = W A with W (k, d), A (d, k)), got shape {P.shape}")
+        raise InputError(f"P must be square (P = W A with W (k, d), A (d, k)), got shape {P.shape}")
     row_max, col_max = P.max(axis=1), P.max(axis=0)
     if np.any(row_max == 0) or np.any(col_max == 0):
-        raise ValueError("P must have no zero row or column (the Amari index is undefined there)")
+        raise InputError("P must have no zero row or column (the Amari index is undefined there)")
     if n == 1:
         return 0.0
     rows = float(np.sum(P.sum(axis=1) / row_max - 1.0))
@@ -48,7 +48,7 @@ def match_rows(P: Any) -> np.ndarray:
     ``sum_j |p_{perm[j], j}| / max_l |p_{perm[j], l}|`` (scipy.optimize.linear_sum_assignment)."""
     P = np.abs(as_matrix("P", P))
     if P.shape[0] != P.shape[1]:
-        raise ValueError(f"P must be square, got shape {P.shape}")
+        raise InputError(f"P must be square, got shape {P.shape}")
     Q = P / np.maximum(P.max(axis=1, keepdims=True), np.finfo(np.float64).tiny)
     rows, cols = scipy.optimize.linear_sum_assignment(-Q)
     perm = np.empty_like(rows)
@@ -93,10 +93,10 @@ def align_columns(estimated: Any, planted: Any) -> Alignment:
     E = as_matrix("estimated", estimated)
     A = as_matrix("planted", planted)
     if E.shape != A.shape:
-        raise ValueError(f"estimated must have the shape of planted {A.shape}, got {E.shape}")
+        raise InputError(f"estimated must have the shape of planted {A.shape}, got {E.shape}")
     ne, na = np.linalg.norm(E, axis=0), np.linalg.norm(A, axis=0)
     if np.any(ne == 0) or np.any(na == 0):
-        raise ValueError("estimated and planted must have no zero column")
+        raise InputError("estimated and planted must have no zero column")
     C = (E / ne).T @ (A / na)  # C[i, j] = cos(estimated_i, planted_j)
     rows, cols = scipy.optimize.linear_sum_assignment(-np.abs(C))
     perm = np.empty_like(rows)

@@ -1,4 +1,4 @@
-"""FastICA's recovery error against sample size (THEORY.md T8): the Amari index of
+"""FastICA's recovery error against sample size (T8): the Amari index of
 ``fit_ica(H_n).unmixing @ A`` over seeds and sizes n, and the log-log slope of its median.
 
 Root-n consistency makes the slope about -1/2 when the sources (or the block read) are
@@ -16,7 +16,15 @@ import numpy as np
 from .amari import amari_index, block_amari_index
 from .ica import DEFAULT_ICA_TOL, DEFAULT_MAX_ITER, MAX_SEED, fit_ica
 from .mixing import MIN_SAMPLES, as_mixing
-from .validation import as_int, as_int_array, as_int_tuple, as_matrix
+from .validation import (
+    InputError,
+    as_int,
+    as_int_array,
+    as_int_tuple,
+    as_matrix,
+    as_positive_int,
+    as_positive_real,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,9 +64,9 @@ def as_sizes(name: str, n_grid: Any) -> np.ndarray:
     """A 1-d int array of at least two sample sizes, each >= MIN_SAMPLES."""
     sizes = as_int_array(name, n_grid, ndim=1)
     if sizes.size < 2:
-        raise ValueError(f"{name} must hold at least two sample sizes, got {sizes.tolist()}")
+        raise InputError(f"{name} must hold at least two sample sizes, got {sizes.tolist()}")
     if np.any(sizes < MIN_SAMPLES):
-        raise ValueError(
+        raise InputError(
             f"{name}: every sample size must be at least {MIN_SAMPLES}, got {sizes.min()}"
         )
     return sizes
@@ -80,28 +88,30 @@ def amari_curves(
     k = A.shape[1]
     sizes = as_sizes("n_grid", n_grid)
     seeds = as_int_tuple("seeds", seeds, low=0, high=MAX_SEED)
+    max_iter = as_positive_int("max_iter", max_iter)
+    tol = as_positive_real("tol", tol)
     if not blocks:
-        raise ValueError("blocks must hold at least one entry (None for the full index)")
-    blocks = [
+        raise InputError("blocks must hold at least one entry (None for the full index)")
+    read: list[tuple[int, ...] | None] = [
         None if b is None else as_int_tuple("blocks", b, low=0, high=k - 1, distinct=True)
         for b in blocks
     ]
-    values = np.empty((len(blocks), len(seeds), sizes.size))
+    values = np.empty((len(read), len(seeds), sizes.size))
     not_converged = 0
     for a, s in enumerate(seeds):
         for b, n in enumerate(sizes):
             H = as_matrix("sampler(n, seed)", sampler(int(n), s))
             if H.shape != (int(n), A.shape[0]):
-                raise ValueError(
+                raise InputError(
                     f"sampler(n, seed) must return ({n}, {A.shape[0]}) samples, got {H.shape}"
                 )
             fit = fit_ica(H, n_components=k, seed=s, max_iter=max_iter, tol=tol)
             not_converged += not fit.converged
             P = fit.unmixing @ A
-            for c, block in enumerate(blocks):
+            for c, block in enumerate(read):
                 values[c, a, b] = amari_index(P) if block is None else block_amari_index(P, block)
     curves = []
-    for c, block in enumerate(blocks):
+    for c, block in enumerate(read):
         median = np.median(values[c], axis=0)
         slope, intercept = np.polyfit(
             np.log(sizes), np.log(np.maximum(median, np.finfo(np.float64).tiny)), 1

@@ -262,7 +262,9 @@ def ratio_margin(threshold: float, evidence: float) -> float:
     """``threshold / evidence`` for a 'small is good' quantity held to ``threshold`` (a residual
     under a tolerance): >= 1 iff evidence <= threshold; infinite when evidence is 0."""
     if evidence < 0 or threshold < 0:
-        raise ValueError(f"ratio_margin needs non-negative numbers, got {threshold!r}, {evidence!r}")
+        raise ValueError(
+            f"ratio_margin needs non-negative numbers, got {threshold!r}, {evidence!r}"
+        )
     if evidence == 0:
         return math.inf
     return threshold / evidence

@@ -14,13 +14,8 @@ import numpy as np
 from .certificate import Certificate, CosineRange, Verdict
 from .gates import decide
 from .linear import NoTwinError, UndecidedRankError, cosine_range_of, twin_of
-from .linear_evidence import (
-    allowed_residual,
-    class_fields,
-    member_gate,
-    prepare,
-    t1_evidence,
-)
+from .linear_evidence import allowed_residual, class_fields, member_gate, prepare, t1_evidence
+from .validation import InputError
 
 CLASS_CLAIM = "[v] = v + ker L: every member steers like v, and nothing else does"
 
@@ -39,7 +34,7 @@ def class_certificate(
     when a member or the twin moves ``L w``; undecided when the rank is not certified or the
     row-space step is lost in round-off."""
     if not isinstance(theorem, str) or not isinstance(claim, str):
-        raise ValueError(f"theorem and claim must be strings, got {theorem!r}, {claim!r}")
+        raise InputError(f"theorem and claim must be strings, got {theorem!r}, {claim!r}")
     Lf, vf, cls, B = prepare(L, v, tol, None, scale)
     witness: dict[str, Any] = {"point": cls.point, "basis": cls.basis}
     common = dict(theorem=theorem, claim=claim, witness=witness, **class_fields(cls))

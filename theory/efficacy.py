@@ -1,7 +1,7 @@
 """T5: why orthogonal perturbations keep 95-100% of the steering efficacy.
 
-If the trait score is affine near the operating point, ``s(v) = s0 + <w, v>``, and u is uniform on the
-sphere of radius ``rho |v|`` in the orthogonal complement of v, then the efficacy ratio
+If the trait score is affine near the operating point, ``s(v) = s0 + <w, v>``, and u is uniform on
+the sphere of radius ``rho |v|`` in the orthogonal complement of v, then the efficacy ratio
 ``R = (s(v + u) - s0) / (s(v) - s0)`` satisfies ``R - 1 = rho tan(theta) U`` with theta the angle
 between w and v and U one coordinate of a uniform unit vector in R^{d-1}:
 ``(U + 1)/2 ~ Beta((d-2)/2, (d-2)/2)``, ``E U = 0``, ``Var U = 1/(d-1)``.
@@ -24,6 +24,7 @@ import scipy.stats
 from .certificate import Certificate, Verdict, ratio_margin
 from .gates import inverse, over
 from .validation import (
+    InputError,
     as_fraction,
     as_generator,
     as_int,
@@ -41,17 +42,19 @@ def _dim(d: Any) -> int:
 
 
 def coordinate_law(d: int):
-    """Law of U, one coordinate of a uniform unit vector in R^{d-1}: ``2 Beta(a, a) - 1``, a = (d-2)/2."""
+    """Law of U, one coordinate of a uniform unit vector in R^{d-1}: ``2 Beta(a, a) - 1`` with
+    a = (d-2)/2."""
     a = (_dim(d) - 2) / 2
     return scipy.stats.beta(a, a, loc=-1.0, scale=2.0)
 
 
 def efficacy_law(d: int, slope: float):
-    """Law of R = 1 + slope * U (slope = rho * c): ``Beta(a, a)`` on ``[1 - |slope|, 1 + |slope|]``."""
+    """Law of R = 1 + slope * U (slope = rho * c): ``Beta(a, a)`` on
+    ``[1 - |slope|, 1 + |slope|]``."""
     d = _dim(d)
     c = abs(as_real("slope", slope))
     if c == 0:
-        raise ValueError(f"slope must be finite and nonzero, got {slope!r}")
+        raise InputError(f"slope must be finite and nonzero, got {slope!r}")
     a = (d - 2) / 2
     return scipy.stats.beta(a, a, loc=1.0 - c, scale=2.0 * c)
 
@@ -72,9 +75,9 @@ def orthogonal_perturbations(v: Any, rho: float, n: int, rng: Any) -> np.ndarray
     rng = as_generator("rng", rng)
     nv = float(np.linalg.norm(v))
     if nv == 0:
-        raise ValueError("v must be nonzero")
+        raise InputError("v must be nonzero")
     if v.size < 3:
-        raise ValueError(
+        raise InputError(
             f"v must have at least 3 entries (the complement of v must hold a sphere), got {v.size}"
         )
     g = rng.standard_normal((n, v.size))
@@ -89,10 +92,10 @@ def effective_slope(v: Any, gradient: Any, gain: float) -> float:
     g = as_vector("gradient", gradient, v.size, against="v")
     gain = as_real("gain", gain)
     if gain == 0:
-        raise ValueError(f"gain s(v) - s0 must be finite and nonzero, got {gain!r}")
+        raise InputError(f"gain s(v) - s0 must be finite and nonzero, got {gain!r}")
     nv = float(np.linalg.norm(v))
     if nv == 0:
-        raise ValueError("v must be nonzero")
+        raise InputError("v must be nonzero")
     vhat = v / nv
     perp = g - (g @ vhat) * vhat
     return float(nv * np.linalg.norm(perp) / gain)
@@ -159,7 +162,7 @@ def sample_efficacy(
     n = as_int("n", n, low=2)
     seed = as_seed("seed", seed)
     if not callable(score):
-        raise ValueError(f"score must be a callable (n, d) -> (n,), got {type(score).__name__}")
+        raise InputError(f"score must be a callable (n, d) -> (n,), got {type(score).__name__}")
     us = orthogonal_perturbations(v, rho, n, np.random.default_rng(seed))
     s0 = float(np.asarray(score(np.zeros((1, v.size))))[0])
     gain = float(np.asarray(score(v[None, :]))[0]) - s0
@@ -180,16 +183,17 @@ def sample_efficacy(
 
 
 def t5_certificate(sample: EfficacySample, alpha: float = 0.01) -> Certificate:
-    """The T5 verdict on a sample, from two gates: (1) draw by draw, ``R - 1 = rho c U`` (first-order
-    residual <= AFFINE_TOL proves the law for this score: it is affine along these draws; margin
-    AFFINE_TOL / residual); (2) the KS test must not reject (margin p / alpha). holds: either gate
-    clears (margin: the larger); violated: (1) fails and p < alpha / 100, strong evidence that the
-    first-order law breaks at this rho (margin: the smaller of residual / AFFINE_TOL and
-    (alpha / 100) / p); undecided in between, so a p-value a little under alpha (which happens at
-    rate alpha when the law holds) never reads as a failure. Degenerate sample (gradient parallel
-    to v): holds iff max |R - 1| <= AFFINE_TOL, else undecided."""
+    """The T5 verdict on a sample, from two gates: (1) draw by draw, ``R - 1 = rho c U``
+    (first-order residual <= AFFINE_TOL proves the law for this score: it is affine along these
+    draws; margin AFFINE_TOL / residual); (2) the KS test must not reject (margin p / alpha).
+
+    holds: either gate clears (margin: the larger). violated: (1) fails and p < alpha / 100, strong
+    evidence that the first-order law breaks at this rho (margin: the smaller of
+    residual / AFFINE_TOL and (alpha / 100) / p). undecided in between, so a p-value a little under
+    alpha (which happens at rate alpha when the law holds) never reads as a failure. Degenerate
+    sample (gradient parallel to v): holds iff max |R - 1| <= AFFINE_TOL, else undecided."""
     if not isinstance(sample, EfficacySample):
-        raise ValueError(f"sample must be an EfficacySample, got {type(sample).__name__}")
+        raise InputError(f"sample must be an EfficacySample, got {type(sample).__name__}")
     alpha = as_fraction("alpha", alpha)
     details: dict[str, Any] = {
         "rho": sample.rho,
@@ -199,7 +203,9 @@ def t5_certificate(sample: EfficacySample, alpha: float = 0.01) -> Certificate:
         "mean_R": float(sample.ratios.mean()),
         "min_R": float(sample.ratios.min()),
     }
-    common = dict(theorem="T5", claim=T5_CLAIM, d=sample.d, witness={"ratios": sample.ratios})
+    common: dict[str, Any] = dict(
+        theorem="T5", claim=T5_CLAIM, d=sample.d, witness={"ratios": sample.ratios}
+    )
     if sample.degenerate:
         worst = sample.max_abs_deviation
         margin = ratio_margin(AFFINE_TOL, worst)
@@ -216,7 +222,7 @@ def t5_certificate(sample: EfficacySample, alpha: float = 0.01) -> Certificate:
         )
     first, p = sample.first_order_residual, sample.ks_pvalue
     if first is None or p is None:
-        raise ValueError("a non-degenerate sample needs its first-order residual and KS p-value")
+        raise InputError("a non-degenerate sample needs its first-order residual and KS p-value")
     affine, accepted = ratio_margin(AFFINE_TOL, first), over(p, alpha)
     details.update(
         ks_statistic=sample.ks_statistic,

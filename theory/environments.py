@@ -1,14 +1,14 @@
-"""T6: several environments. Equivalence in every environment intersects the classes:
-linearly ``[v] = v + intersection_e ker L_e = v + ker [L_1; ...; L_E]``, so v is identifiable iff the
-stacked readout has rank d. Generic readouts of ranks r_e reach rank ``min(d, sum_e r_e)``, so with
-equal ranks r, ``ceil(d / r)`` environments are needed. Exact symmetries (T2) lie in every ker L_e
-and survive any number of environments.
+"""T6: several environments. Equivalence in every environment intersects the classes: linearly
+``[v] = v + intersection_e ker L_e = v + ker [L_1; ...; L_E]``, so v is identifiable iff the stacked
+readout has rank d. Generic readouts of ranks r_e reach rank ``min(d, sum_e r_e)``, so with equal
+ranks r, ``ceil(d / r)`` environments are needed. Exact symmetries (T2) lie in every ker L_e and
+survive any number of environments.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,14 +20,22 @@ from .linear import EPS, UndecidedRankError, _as_exact_vector, equivalence_class
 from .linear_evidence import class_fields, undecided_certificate
 from .rank import decide_rank
 from .residual import NOISE_FACTOR
-from .validation import as_generator, as_matrix, as_positive_int, as_tolerance, as_vector
+from .validation import (
+    InputError,
+    as_generator,
+    as_int_tuple,
+    as_matrix,
+    as_positive_int,
+    as_tolerance,
+    as_vector,
+)
 
 
 def environments_needed(d: int, r: int) -> int:
     """ceil(d / r): generic environments of readout rank r needed to identify v in R^d."""
     d, r = as_positive_int("d", d), as_positive_int("r", r)
     if r > d:
-        raise ValueError(f"r must be at most d = {d} (a readout of R^d has rank <= d), got {r}")
+        raise InputError(f"r must be at most d = {d} (a readout of R^d has rank <= d), got {r}")
     return math.ceil(d / r)
 
 
@@ -38,30 +46,33 @@ def stack_readouts(readouts: Sequence[Any]):
         or not isinstance(readouts, Sequence)
         or len(readouts) == 0
     ):
-        raise ValueError(
+        raise InputError(
             "readouts must be a non-empty list of (m_e, d) matrices, one per environment"
         )
     if all(isinstance(L, sympy.MatrixBase) for L in readouts):
         d = readouts[0].cols
         for i, L in enumerate(readouts):
             if L.cols != d:
-                raise ValueError(f"readouts[{i}] must have {d} columns, got {L.cols}")
+                raise InputError(f"readouts[{i}] must have {d} columns, got {L.cols}")
         return sympy.Matrix.vstack(*readouts)
     mats = [as_matrix(f"readouts[{i}]", L) for i, L in enumerate(readouts)]
     d = mats[0].shape[1]
     for i, L in enumerate(mats):
         if L.shape[1] != d:
-            raise ValueError(
+            raise InputError(
                 f"readouts[{i}] must have {d} columns (as readouts[0]), got {L.shape[1]}"
             )
     return np.vstack(mats)
 
 
 def multi_environment_class(readouts: Sequence[Any], v: Any, tol: float | None = None):
-    """The class of v under every environment at once: ``v + ker [L_1; ...; L_E]`` (T1 on the stack)."""
+    """The class of v under every environment at once: ``v + ker [L_1; ...; L_E]`` (T1 on the
+    stack)."""
     tol = as_tolerance("tol", tol)
     L = stack_readouts(readouts)
-    return equivalence_class(L, v) if isinstance(L, sympy.MatrixBase) else equivalence_class(L, v, tol)
+    return (
+        equivalence_class(L, v) if isinstance(L, sympy.MatrixBase) else equivalence_class(L, v, tol)
+    )
 
 
 T6_CLAIM = (
@@ -122,7 +133,7 @@ def check_t6(
     common = dict(theorem="T6", claim=T6_CLAIM, **class_fields(cls))
     if cls.dim == 0:
         recovered = claimed if claimed is not None else np.linalg.lstsq(L, L @ vf, rcond=None)[0]
-        err = float(np.linalg.norm(recovered - vf) / max(np.linalg.norm(vf), 1.0))
+        err = float(np.linalg.norm(recovered - vf)) / max(float(np.linalg.norm(vf)), 1.0)
         limit = recovery_tolerance(cls)
         verdict, margin, reason = decide(
             {}, {"rank": cls.decision.margin}, {"recovered = v": ratio_margin(limit, err)}
@@ -226,7 +237,9 @@ def identifiable_fraction(d: int, rank: int, n_env: int, trials: int, rng: Any) 
 def phase_diagram(d: int, ranks: Sequence[int], max_env: int, trials: int, seed: int) -> np.ndarray:
     """fraction[i, j]: share of Gaussian draws of (j + 1) environments of rank ranks[i] that
     identify v in R^d."""
-    max_env = as_positive_int("max_env", max_env)
+    d, max_env = as_positive_int("d", d), as_positive_int("max_env", max_env)
+    ranks = as_int_tuple("ranks", ranks, low=1, high=d)
+    trials = as_positive_int("trials", trials)
     rng = as_generator("seed", seed)
     return np.array(
         [
@@ -249,16 +262,13 @@ def check_t6_local(
     tol: float | None = None,
     *,
     witness: Any | None = None,
-    rerun: Callable[[np.ndarray], float] | None = None,
-    rerun_limit: float | None = None,
 ) -> Certificate:
     """T6 on a smooth model: one LocalProblem per environment (same model and hook, different prompt
     distributions); v is locally identifiable iff the stacked Jacobians have rank d, i.e. the summed
     Fisher information is nonsingular (probs channel). The stack is of square-root factors, so the
-    Fisher information is never formed. Witness when not: a common null direction, gated as in
-    ``theory.cross_layer.stacked_certificate`` (its image in every environment, and ``rerun``
-    through the whole model when given); the all-ones direction of a LayerNorm model is named
-    ("layernorm-mean") and survives every environment."""
+    Fisher information is never formed. Witness when not: a common null direction, re-verified in
+    every environment as in ``theory.cross_layer.stacked_certificate`` (a gate); the all-ones
+    direction of a LayerNorm model is named ("layernorm-mean") and survives every environment."""
     from .cross_layer import stacked_certificate
 
     return stacked_certificate(
@@ -271,6 +281,4 @@ def check_t6_local(
         T6_LOCAL_CLAIM,
         "environment",
         witness=witness,
-        rerun=rerun,
-        rerun_limit=rerun_limit,
     )

@@ -17,7 +17,7 @@ from .gates import decide
 from .linear import equivalence_class
 from .linear_evidence import allowed_residual, class_fields, undecided_certificate, unit
 from .residual import compare_behaviours
-from .validation import as_matrix, as_real, as_seed, as_tolerance, as_vector
+from .validation import InputError, as_matrix, as_real, as_seed, as_tolerance, as_vector
 
 
 def centred(H: Any) -> np.ndarray:
@@ -39,7 +39,7 @@ def probe_class(H: Any, w: Any, tol: float | None = None):
     as_vector("w", w, H.shape[1], against="H")
     tol = as_tolerance("tol", tol)
     if H.shape[0] < 2:
-        raise ValueError(f"H must have at least 2 rows (activations) to centre, got {H.shape[0]}")
+        raise InputError(f"H must have at least 2 rows (activations) to centre, got {H.shape[0]}")
     # default tolerance at the scale of H: centring can leave round-off that must not count as rank
     return equivalence_class(centred(H), w, tol, scale=float(np.linalg.norm(H, 2)))
 

@@ -1,4 +1,4 @@
-"""Is a recovered source Gaussian? (THEORY.md T8): per-column normality tests of ICA's output, with
+"""Is a recovered source Gaussian? (T8): per-column normality tests of ICA's output, with
 a Bonferroni level ``alpha / k`` over the k columns.
 
 Each column is called non-Gaussian (D'Agostino-Pearson K^2 rejects normality at ``alpha / k``),
@@ -18,7 +18,7 @@ import scipy.stats
 
 from .certificate import ratio_margin
 from .mixing import MIN_TEST_SAMPLES, as_samples
-from .validation import as_positive_real, as_real
+from .validation import InputError, as_positive_real, as_real
 
 KINDS = ("non-gaussian", "gaussian", "inconclusive")
 
@@ -161,6 +161,6 @@ def sorted_margins(report: GaussianityReport, kind: str) -> np.ndarray:
     """Every component's ``non_gaussian_margin`` or ``gaussian_margin``, largest first: the i-th
     clears 1 iff at least i components are of ``kind`` (so it is the margin of "i of that kind")."""
     if kind not in ("non-gaussian", "gaussian"):
-        raise ValueError(f"kind must be 'non-gaussian' or 'gaussian', got {kind!r}")
+        raise InputError(f"kind must be 'non-gaussian' or 'gaussian', got {kind!r}")
     margin = report.non_gaussian_margin if kind == "non-gaussian" else report.gaussian_margin
     return np.sort([margin(j) for j in range(len(report.components))])[::-1]

@@ -1,4 +1,4 @@
-"""FastICA on samples of ``h = A s`` (THEORY.md T8): scikit-learn's FastICA with
+"""FastICA on samples of ``h = A s`` (T8): scikit-learn's FastICA with
 whiten="unit-variance", the logcosh contrast and a fixed random_state.
 
 A ConvergenceWarning is recorded in the fit (``converged=False``), never silently dropped.
@@ -17,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .mixing import MIN_TEST_SAMPLES, as_samples
 from .rank import decide_rank
-from .validation import as_int, as_matrix, as_positive_int, as_positive_real
+from .validation import InputError, as_int, as_matrix, as_positive_int, as_positive_real
 
 DEFAULT_MAX_ITER = 1000
 DEFAULT_ICA_TOL = 1e-7
@@ -45,7 +45,7 @@ class IcaFit:
         """The recovered sources ``(H - mean) W^T`` of samples H (n, d)."""
         H = as_matrix("H", H)
         if H.shape[1] != self.mean.shape[0]:
-            raise ValueError(f"H must have {self.mean.shape[0]} columns, got shape {H.shape}")
+            raise InputError(f"H must have {self.mean.shape[0]} columns, got shape {H.shape}")
         return (H - self.mean) @ self.unmixing.T
 
     def summary(self) -> dict[str, Any]:
@@ -63,9 +63,9 @@ def n_components_from_data(H: Any) -> int:
     H = as_matrix("H", H)
     dec = decide_rank(H - H.mean(axis=0), name="H")
     if not dec.certified:
-        raise ValueError("n_components: the rank of the centred H is undecided; pass n_components")
+        raise InputError("n_components: the rank of the centred H is undecided; pass n_components")
     if dec.rank == 0:
-        raise ValueError("H has no variance (all rows equal); there is nothing to unmix")
+        raise InputError("H has no variance (all rows equal); there is nothing to unmix")
     return dec.rank
 
 

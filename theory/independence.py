@@ -1,4 +1,5 @@
-"""Statistical independence (THEORY.md T8): ICA identifiability and its Gaussian counterexample.
+"""Statistical independence (T8 of docs/theorems.md): ICA identifiability and its Gaussian
+counterexample.
 
 Model: ``h = A s`` with A (d x k) of full column rank and s in R^k with independent components.
 Samples are rows: H (n, d) with ``H = S A^T``.
@@ -68,8 +69,10 @@ from .rotations import (
 )
 from .two_sample import TwoSampleTest, projection_ks_test
 from .validation import (
+    InputError,
     as_int,
     as_matrix,
+    as_positive_int,
     as_positive_real,
     as_real,
 )
@@ -164,7 +167,7 @@ def check_t8_laws(
             details=details,
             **common,
         )
-    as_mixing(Af)  # certified but deficient: the theorem's hypothesis fails -> ValueError naming A
+    as_mixing(Af)  # certified but deficient: the theorem's hypothesis fails -> InputError naming A
     if g <= 1:
         return Certificate(
             verdict=Verdict.HOLDS, dim=0, margin=dec.margin, details=details, **common
@@ -197,7 +200,7 @@ def _source_count(H: np.ndarray, A: Any, n_components: Any) -> tuple[np.ndarray 
         return None, n_components_from_data(H) if k is None else k
     A = as_mixing(A, d=d)
     if k is not None and k != A.shape[1]:
-        raise ValueError(f"n_components must equal the {A.shape[1]} columns of A, got {k}")
+        raise InputError(f"n_components must equal the {A.shape[1]} columns of A, got {k}")
     return A, A.shape[1]
 
 
@@ -237,7 +240,11 @@ def check_t8(
     n, d = H.shape
     A, k = _source_count(H, A, n_components)
     alpha = as_family_level("alpha", alpha)
+    max_skew = as_positive_real("max_skew", max_skew)
+    max_excess_kurtosis = as_positive_real("max_excess_kurtosis", max_excess_kurtosis)
     seed = as_int("seed", seed, low=0, high=MAX_SEED)
+    max_iter = as_positive_int("max_iter", max_iter)
+    tol = as_positive_real("tol", tol)
     max_amari = None if max_amari is None else as_positive_real("max_amari", max_amari)
     order = np.random.default_rng(seed).permutation(n)
     fit_rows, test_rows = order[: n // 2], order[n // 2 :]

@@ -1,4 +1,4 @@
-"""T8's counterexample certificate (THEORY.md T8, g >= 2 Gaussian sources): the rotated twin
+"""T8's counterexample certificate (T8, g >= 2 Gaussian sources): the rotated twin
 ``B = A R`` re-verified exactly (``theory.rotations.verify_twin``) and by sampling (a two-sample
 test of ``A s`` against ``B s'``, with a non-Gaussian control), and the Gaussian block shown
 unrecovered by FastICA at every sample size.
@@ -18,7 +18,16 @@ from .ica import MAX_SEED
 from .mixing import MIN_TEST_SAMPLES, NoGaussianPairError, as_gaussian_mask, as_mixing
 from .rotations import TwinMaker, rotated_twin, rotation_group_dim, verify_twin
 from .two_sample import TwoSampleTest, projection_ks_test
-from .validation import as_count, as_fraction, as_int, as_matrix, as_positive_real
+from .validation import (
+    InputError,
+    as_count,
+    as_fraction,
+    as_int,
+    as_int_tuple,
+    as_matrix,
+    as_positive_real,
+    as_real,
+)
 
 T8_TWIN_CLAIM = (
     "g >= 2 Gaussian sources => for R orthogonal on the Gaussian block, A R s has the law "
@@ -30,7 +39,7 @@ T8_TWIN_CLAIM = (
 def _draw(sampler: Callable, n: int, k: int, rng: np.random.Generator, name: str) -> np.ndarray:
     S = as_matrix(name, sampler(n, rng))
     if S.shape != (n, k):
-        raise ValueError(f"{name}(n, rng) must return ({n}, {k}) source samples, got {S.shape}")
+        raise InputError(f"{name}(n, rng) must return ({n}, {k}) source samples, got {S.shape}")
     return S
 
 
@@ -65,7 +74,7 @@ def check_t8_twin(
     ``ica_seeds``) must stay at least ``min_error_ratio`` times the control block's at the largest
     size, else undecided (the control falls as n^{-1/2}, the Gaussian block does not).
     holds: margin = min(exact twin margin, p / alpha, alpha / p_control, ratio / min_error_ratio)
-    over the gates run. dim = g (g - 1)/2.
+    over the gates run. dim = g (g - 1)/2 (None when undecided).
     """
     A = as_mixing(A)
     d, k = A.shape
@@ -78,8 +87,10 @@ def check_t8_twin(
     alpha = as_fraction("alpha", alpha)
     n_random = as_count("n_random", n_random)
     seed = as_int("seed", seed, low=0, high=MAX_SEED)
+    angle = as_real("angle", angle)
     min_error_ratio = as_positive_real("min_error_ratio", min_error_ratio)
     sizes = None if ica_sizes is None else as_sizes("ica_sizes", ica_sizes)
+    ica_seeds = as_int_tuple("ica_seeds", ica_seeds, low=0, high=MAX_SEED)
     B, R = make_twin(A, mask, block=block, angle=angle)
     exact = verify_twin(A, B, mask)
     directions = np.linalg.pinv(A)
@@ -144,7 +155,7 @@ def check_t8_twin(
         theorem="T8",
         verdict=verdict,
         claim=T8_TWIN_CLAIM,
-        dim=rotation_group_dim(int(mask.sum())),
+        dim=None if verdict is Verdict.UNDECIDED else rotation_group_dim(int(mask.sum())),
         rank=k,
         d=d,
         margin=margin,

@@ -20,7 +20,7 @@ import sympy
 from .certificate import ratio_margin
 from .gates import over
 from .rank import EPS, RankDecision, decide_rank_from_singular_values
-from .validation import as_matrix, as_real, as_tolerance, as_vector
+from .validation import InputError, as_matrix, as_real, as_tolerance, as_vector
 
 Behaviour = Callable[[np.ndarray], Any]
 
@@ -38,7 +38,10 @@ class UndecidedRankError(ValueError):
 
 
 class _ClassShape:
-    """dim = number of basis columns of ker L, d = length of v: shared by numeric and exact classes."""
+    """dim = number of basis columns of ker L, d = length of v (numeric and exact classes)."""
+
+    basis: Any
+    vector: Any
 
     @property
     def dim(self) -> int:
@@ -158,10 +161,10 @@ class ExactEquivalenceClass(_ClassShape):
 def _as_exact_matrix(name: str, x: sympy.MatrixBase) -> sympy.Matrix:
     m = sympy.Matrix(x)
     if m.rows == 0 or m.cols == 0:
-        raise ValueError(f"{name} must not be empty, got shape {m.shape}")
+        raise InputError(f"{name} must not be empty, got shape {m.shape}")
     for entry in m:
         if not (entry.is_Rational):
-            raise ValueError(
+            raise InputError(
                 f"{name} must have rational entries for exact mode, got {entry!r}; "
                 "convert with sympy.nsimplify or pass a float array"
             )
@@ -173,9 +176,9 @@ def _as_exact_vector(name: str, x: Any, length: int) -> sympy.Matrix:
     if m.cols != 1:
         m = m.T
     if m.cols != 1:
-        raise ValueError(f"{name} must be a vector, got shape {m.shape}")
+        raise InputError(f"{name} must be a vector, got shape {m.shape}")
     if m.rows != length:
-        raise ValueError(
+        raise InputError(
             f"{name} must have length {length} (the number of columns of L), got {m.rows}"
         )
     return m
@@ -220,8 +223,9 @@ def _require_certified(cls: Any) -> None:
     if not cls.certified:
         amb = ", ".join(f"{x:.3g}" for x in cls.decision.ambiguous)
         raise UndecidedRankError(
-            f"rank of L is undecided at tol={cls.decision.tolerance:.3g}: singular values {amb} lie in "
-            f"the grey band ({cls.decision.tolerance:.3g}, {cls.decision.band_top:.3g}); pass tol= to decide"
+            f"rank of L is undecided at tol={cls.decision.tolerance:.3g}: singular values {amb} "
+            f"lie in the grey band ({cls.decision.tolerance:.3g}, {cls.decision.band_top:.3g}); "
+            "pass tol= to decide"
         )
 
 
@@ -271,9 +275,13 @@ def kernel_split(cls: Any) -> KernelSplit:
         return KernelSplit(k, cls.point, bool(k.is_zero_matrix), bool(cls.point.is_zero_matrix))
     _require_certified(cls)
     if cls.rank == 0:
-        return KernelSplit(cls.vector.copy(), np.zeros(cls.d), not np.any(cls.vector), True, math.inf)
+        return KernelSplit(
+            cls.vector.copy(), np.zeros(cls.d), not np.any(cls.vector), True, math.inf
+        )
     if cls.dim == 0:
-        return KernelSplit(np.zeros(cls.d), cls.vector.copy(), True, not np.any(cls.vector), math.inf)
+        return KernelSplit(
+            np.zeros(cls.d), cls.vector.copy(), True, not np.any(cls.vector), math.inf
+        )
     k = cls.kernel_part
     v_id = cls.point
     scale = float(np.linalg.norm(cls.vector))
@@ -308,9 +316,9 @@ def twin_of(cls: Any):
 def orthogonal_twin(L: Any, v: Any, tol: float | None = None):
     """T1a: ``v_perp = v - (|v|^2 / |k|^2) k`` with ``k = v - L^+ L v``.
 
-    Returns w with ``L w == L v`` and ``<w, v> == 0`` (exact for sympy input). Raises ``NoTwinError``
-    iff k = 0, and ``UndecidedRankError`` if the rank of L is not certified at ``tol`` or k is too
-    close to round-off, for L's conditioning, to tell whether it is zero.
+    Returns w with ``L w == L v`` and ``<w, v> == 0`` (exact for sympy input). Raises
+    ``NoTwinError`` iff k = 0, and ``UndecidedRankError`` if the rank of L is not certified at
+    ``tol`` or k is too close to round-off, for L's conditioning, to tell whether it is zero.
     """
     return twin_of(equivalence_class(L, v, tol))
 
@@ -319,7 +327,7 @@ def cosine_range_of(cls: Any) -> tuple[Any, Any, bool]:
     """T1b for a computed class (numeric or exact); see ``cosine_range``."""
     exact = isinstance(cls, ExactEquivalenceClass)
     if cls.vector.is_zero_matrix if exact else not np.any(cls.vector):
-        raise ValueError("v must be nonzero: the cosine to the zero vector is undefined")
+        raise InputError("v must be nonzero: the cosine to the zero vector is undefined")
     split = kernel_split(cls)
     one = sympy.Integer(1) if exact else 1.0
     if split.vid_zero:
@@ -351,8 +359,9 @@ def ray_member(cls: EquivalenceClass, s: float) -> np.ndarray:
     return cls.point - s * k / np.linalg.norm(k)
 
 
-def ray_cosine(a: float, b: float, s: Any) -> np.ndarray:
-    """cos(v, v_id - s k/|k|) = (a^2 - s b) / (|v| sqrt(a^2 + s^2)), a = |v_id|, b = |k| (T1b)."""
+def ray_cosine(a: float, b: float, s: Any) -> Any:
+    """cos(v, v_id - s k/|k|) = (a^2 - s b) / (|v| sqrt(a^2 + s^2)), a = |v_id|, b = |k| (T1b);
+    an array for an array s, a float for a scalar."""
     a, b = as_real("a", a, low=0.0), as_real("b", b, low=0.0)
     s = np.asarray(s, dtype=np.float64)
     nv = math.hypot(a, b)

@@ -33,7 +33,6 @@ from .linear_evidence import (
     class_fields,
     member_gate,
     prepare,
-    row_step,
     split_tolerance,
     t1_evidence,
     undecided_certificate,
@@ -103,9 +102,9 @@ T1A_CLAIM = (
 def check_t1a(
     L: Any, v: Any, behaviour: Behaviour | None = None, tol: float | None = None, seed: int = 0
 ) -> Certificate:
-    """Check T1a: build the orthogonal twin, re-run it through ``behaviour``, check orthogonality and
-    the predicted norm (each a gate: a twin that fails one violates the claim); when k = 0, check
-    that no twin is produced and that a member keeps ``<v, w> = |v|^2``."""
+    """Check T1a: build the orthogonal twin, re-run it through ``behaviour``, check orthogonality
+    and the predicted norm (each a gate: a twin that fails one violates the claim); when k = 0,
+    check that no twin is produced and that a member keeps ``<v, w> = |v|^2``."""
     seed = as_seed("seed", seed)
     Lf, vf, cls, B = prepare(L, v, tol, behaviour)
     if not cls.certified:
@@ -167,7 +166,8 @@ def check_t1a(
 
 
 T1B_CLAIM = (
-    "cos(v, w) over [v] fills (-|k|/|v|, 1], infimum approached along v_id - s k/|k|, never attained"
+    "cos(v, w) over [v] fills (-|k|/|v|, 1], infimum approached along v_id - s k/|k|, "
+    "never attained"
 )
 
 
@@ -236,4 +236,3 @@ def check_t1b(
         details=details,
         **class_fields(cls),
     )
-

@@ -15,7 +15,7 @@ import scipy.linalg
 from .certificate import Certificate, Verdict, ratio_margin
 from .linear import EPS, EquivalenceClass, _numeric_class, split_error
 from .residual import BehaviourComparison, compare_behaviours
-from .validation import as_matrix, as_real, as_tolerance, as_vector
+from .validation import InputError, as_matrix, as_real, as_tolerance, as_vector
 
 Behaviour = Callable[[np.ndarray], Any]
 
@@ -66,7 +66,7 @@ def prepare(L: Any, v: Any, tol: Any, behaviour: Behaviour | None, scale: Any = 
     tol = as_tolerance("tol", tol)
     scale = None if scale is None else as_real("scale", scale, low=0.0)
     if behaviour is not None and not callable(behaviour):
-        raise ValueError(
+        raise InputError(
             f"behaviour must be a callable v -> B(v) or None, got {type(behaviour).__name__}"
         )
     cls = _numeric_class(Lf, vf, tol, scale)
@@ -82,6 +82,7 @@ def unit(rng: np.random.Generator, basis: np.ndarray) -> np.ndarray:
 
 def row_step(cls: EquivalenceClass, length: float, rng: np.random.Generator) -> np.ndarray | None:
     """A step of the given length out of the class (along the row space), None when rank L = 0."""
+    length = as_real("length", length, low=0.0)
     return length * unit(rng, cls.row_basis) if cls.rank else None
 
 
@@ -91,11 +92,18 @@ def split_tolerance(cls: EquivalenceClass) -> float:
 
 
 def member_gate(
-    B: Behaviour, v: np.ndarray, w: np.ndarray, cls: EquivalenceClass, rng: np.random.Generator
+    B: Behaviour,
+    v: np.ndarray,
+    w: np.ndarray,
+    cls: EquivalenceClass,
+    rng: np.random.Generator,
+    length: float | None = None,
 ) -> tuple[BehaviourComparison, float]:
-    """Re-run the claimed member w through B against a row-space step of length |w - v|; the margin
-    is >= 1 iff w steers like v (``BehaviourComparison.equivalent(allowed_residual(cls))``)."""
-    cmp = compare_behaviours(B, v, w, row_step(cls, float(np.linalg.norm(w - v)), rng))
+    """Re-run the claimed member w through B against a row-space step of ``length`` (default
+    |w - v|); the margin is >= 1 iff w steers like v
+    (``BehaviourComparison.equivalent(allowed_residual(cls))``)."""
+    length = float(np.linalg.norm(w - v)) if length is None else as_real("length", length, low=0.0)
+    cmp = compare_behaviours(B, v, w, row_step(cls, length, rng))
     return cmp, cmp.equivalence_margin(allowed_residual(cls))
 
 
@@ -123,7 +131,7 @@ def t1_evidence(
     nv = float(np.linalg.norm(v))
     length = nv if nv > 0 else 1.0
     member = v + length * unit(rng, cls.basis) if cls.dim else v.copy()
-    cmp, equivalence = member_gate(B, v, member, cls, rng)
+    cmp, equivalence = member_gate(B, v, member, cls, rng, length)
     s = cls.decision.singular_values
     lstsq_point = (
         scipy.linalg.lstsq(L, L @ v, cond=cls.decision.tolerance / s[0])[0]

@@ -143,7 +143,8 @@ def weak_threshold(delta: float) -> float:
     "The noise-sensitivity phase transition in compressed sensing"), which they show is identical to
     the Donoho-Tanner weak phase transition of l1 minimisation (Donoho 2006, DCG; Donoho & Tanner
     2009, JAMS and Phil. Trans. R. Soc. A "Observed universality...").
-    ``statistical_dimension_threshold`` computes the same curve independently (Amelunxen, Lotz, McCoy & Tropp 2014).
+    ``statistical_dimension_threshold`` computes the same curve independently (Amelunxen, Lotz,
+    McCoy & Tropp 2014).
     """
     delta = as_fraction("delta", delta)
 
@@ -160,7 +161,8 @@ def weak_threshold(delta: float) -> float:
 def statistical_dimension_threshold(delta: float) -> float:
     """The same curve from conic geometry: rho solving ``delta = psi(rho delta)`` with the l1
     descent-cone statistical dimension per coordinate
-    ``psi(eps) = inf_{tau >= 0} eps (1 + tau^2) + (1 - eps) 2 J(tau)`` (Amelunxen, Lotz, McCoy & Tropp 2014, "Living on the edge", Prop. 4.5)."""
+    ``psi(eps) = inf_{tau >= 0} eps (1 + tau^2) + (1 - eps) 2 J(tau)`` (Amelunxen, Lotz, McCoy &
+    Tropp 2014, "Living on the edge", Prop. 4.5)."""
     delta = as_fraction("delta", delta)
 
     def psi(eps: float) -> float:

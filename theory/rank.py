@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from .validation import as_int_tuple, as_matrix, as_real, as_tolerance
+from .validation import InputError, as_int_tuple, as_matrix, as_real, as_tolerance
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -63,7 +63,7 @@ def default_tolerance(shape: tuple[int, int], s_max: float) -> float:
 def _as_shape(shape: Any) -> tuple[int, int]:
     dims = as_int_tuple("shape", shape, low=0)
     if len(dims) != 2:
-        raise ValueError(f"shape must be a matrix shape (M, d), got {shape!r}")
+        raise InputError(f"shape must be a matrix shape (M, d), got {shape!r}")
     return dims[0], dims[1]
 
 
@@ -76,17 +76,18 @@ def decide_rank_from_singular_values(
     """Rank decision from a spectrum; ``shape`` is the matrix shape (for the default tolerance).
 
     ``scale`` (default s_1) is the magnitude the default tolerance is relative to: pass the norm of
-    the matrix a derived one came from (e.g. |W|_2 for the centred P W), whose round-off it inherits.
+    the matrix a derived one came from (e.g. |W|_2 for the centred P W), whose round-off it
+    inherits.
     """
     tol = as_tolerance("tol", tol)
     shape = _as_shape(shape)
     scale = None if scale is None else as_real("scale", scale, low=0.0)
     s = np.sort(np.asarray(singular_values, dtype=np.float64))[::-1]
     if s.ndim != 1 or not np.all(np.isfinite(s)) or np.any(s < 0):
-        raise ValueError("singular_values must be a finite non-negative vector")
+        raise InputError("singular_values must be a finite non-negative vector")
     s_max = float(s[0]) if s.size else 0.0
     if scale is not None and scale < s_max * (1 - 1e-12):
-        raise ValueError(
+        raise InputError(
             f"scale must be at least the largest singular value {s_max:.3g}, got {scale!r}"
         )
     tau = default_tolerance(shape, s_max if scale is None else scale) if tol is None else tol
@@ -119,7 +120,7 @@ def decide_rank_from_singular_values(
 def decide_rank(matrix: Any, tol: float | None = None, name: str = "matrix") -> RankDecision:
     """Certified-or-undecided rank of a finite float64 matrix (SVD by scipy.linalg.svdvals)."""
     if not isinstance(name, str):
-        raise ValueError(f"name must be a string, got {name!r}")
+        raise InputError(f"name must be a string, got {name!r}")
     a = as_matrix(name, matrix)
     s = scipy.linalg.svdvals(a)
     return decide_rank_from_singular_values(s, a.shape, tol)

@@ -10,6 +10,7 @@ import numpy as np
 
 from .certificate import ratio_margin
 from .gates import over
+from .validation import InputError, as_real
 
 EPS = float(np.finfo(np.float64).eps)
 SQRT_EPS = float(np.sqrt(EPS))
@@ -30,13 +31,13 @@ def behaviour_residual(b_w: Any, b_v: Any, b_0: Any | None = None) -> float:
     """
     bw, bv = _flat(b_w), _flat(b_v)
     if bw.shape != bv.shape:
-        raise ValueError(f"behaviours differ in shape: {bw.shape} vs {bv.shape}")
+        raise InputError(f"behaviours differ in shape: {bw.shape} vs {bv.shape}")
     floor = max(1.0, float(np.linalg.norm(bv)))
     scale = 0.0
     if b_0 is not None:
         b0 = _flat(b_0)
         if b0.shape != bv.shape:
-            raise ValueError(f"b_0 must have the shape of B(v) {bv.shape}, got {b0.shape}")
+            raise InputError(f"b_0 must have the shape of B(v) {bv.shape}, got {b0.shape}")
         scale = float(np.linalg.norm(bv - b0))
     if scale <= SQRT_EPS * floor:
         scale = floor
@@ -59,14 +60,17 @@ class BehaviourComparison:
 
     def equivalent(self, allowed: float) -> bool:
         """w steers like v: |B(w) - B(v)| <= allowed * |B(s) - B(v)| + noise."""
+        allowed = as_real("allowed", allowed, low=0.0)
         return self.inside <= allowed * self.outside + self.noise
 
     def separated(self) -> bool:
-        """The step out of the class changes the behaviour, clearly above round-off and the inside gap."""
+        """The step out of the class changes the behaviour, clearly above round-off and the
+        inside gap."""
         return self.outside > 100 * self.noise and self.outside > 10 * self.inside
 
     def equivalence_margin(self, allowed: float) -> float:
         """(allowed * outside + noise) / inside: >= 1 iff ``equivalent(allowed)``."""
+        allowed = as_real("allowed", allowed, low=0.0)
         return ratio_margin(allowed * self.outside + self.noise, self.inside)
 
     def separation_margin(self) -> float:
@@ -76,7 +80,8 @@ class BehaviourComparison:
 
     @property
     def ratio(self) -> float:
-        """inside / outside (0 when both vanish): the member's residual in units of the map's sensitivity."""
+        """inside / outside (0 when both vanish): the member's residual in units of the map's
+        sensitivity."""
         if self.outside > 0:
             return self.inside / self.outside
         return 0.0 if self.inside <= self.noise else float("inf")
@@ -87,9 +92,11 @@ def compare_behaviours(
 ) -> BehaviourComparison:
     """Run B on v, on the claimed member w and on ``v + out_of_class`` (a step leaving the class;
     None when every vector is in the class) and compare."""
+    if not callable(B):
+        raise InputError(f"B must be a callable v -> B(v), got {type(B).__name__}")
     bv, bw = _flat(B(v)), _flat(B(w))
     if bw.shape != bv.shape:
-        raise ValueError(f"behaviours differ in shape: {bw.shape} vs {bv.shape}")
+        raise InputError(f"behaviours differ in shape: {bw.shape} vs {bv.shape}")
     sizes = [np.linalg.norm(bv), np.linalg.norm(bw)]
     outside = 0.0
     if out_of_class is not None:

@@ -1,4 +1,4 @@
-"""Rotations of the Gaussian block and the rotated twin ``A R`` (THEORY.md T8, g >= 2 Gaussians).
+"""Rotations of the Gaussian block and the rotated twin ``A R`` (T8, g >= 2 Gaussians).
 
 For R orthogonal on the g Gaussian coordinates and the identity elsewhere, ``R s`` has the law of s
 (``exp(-|x|^2/2)`` is rotation invariant), so ``A R`` generates exactly the law of ``A s``; the
@@ -19,7 +19,7 @@ import sympy
 from .amari import amari_index
 from .certificate import ratio_margin
 from .mixing import NoGaussianPairError, as_gaussian_mask, as_mixing
-from .validation import as_count, as_matrix, as_real
+from .validation import InputError, as_count, as_matrix, as_real
 
 TWIN_RESIDUAL_TOL = 1e-12  # relative covariance residual and block residual of a float twin
 TWIN_MIN_AMARI = 1e-8  # Amari(A^+ B) above this: B is not A up to permutation and scale
@@ -61,11 +61,11 @@ def embed_block_rotation(gaussian: Any, block: Any) -> Any:
     if isinstance(block, sympy.MatrixBase):
         Q = sympy.Matrix(block)
         if Q.shape != (g, g):
-            raise ValueError(
+            raise InputError(
                 f"block must be {g} x {g} (one row per Gaussian component), got {Q.shape}"
             )
         if not (Q.T * Q - sympy.eye(g)).applyfunc(sympy.simplify).is_zero_matrix:
-            raise ValueError("block must be exactly orthogonal (block^T block == I)")
+            raise InputError("block must be exactly orthogonal (block^T block == I)")
         R = sympy.eye(k)
         for a, i in enumerate(idx):
             for b, j in enumerate(idx):
@@ -73,9 +73,9 @@ def embed_block_rotation(gaussian: Any, block: Any) -> Any:
         return R
     Q = as_matrix("block", block)
     if Q.shape != (g, g):
-        raise ValueError(f"block must be {g} x {g} (one row per Gaussian component), got {Q.shape}")
+        raise InputError(f"block must be {g} x {g} (one row per Gaussian component), got {Q.shape}")
     if np.max(np.abs(Q.T @ Q - np.eye(g))) > 1e-12:
-        raise ValueError("block must be orthogonal (block^T block == I to 1e-12)")
+        raise InputError("block must be orthogonal (block^T block == I to 1e-12)")
     R = np.eye(k)
     R[np.ix_(idx, idx)] = Q
     return R
@@ -99,7 +99,7 @@ def rotated_twin(A: Any, gaussian: Any, block: Any = None, angle: float = math.p
     """
     if isinstance(A, sympy.MatrixBase):
         if not isinstance(block, sympy.MatrixBase):
-            raise ValueError("block must be a sympy Matrix when A is exact (sympy)")
+            raise InputError("block must be a sympy Matrix when A is exact (sympy)")
         Ax = sympy.Matrix(A)
         mask = as_gaussian_mask(gaussian, Ax.cols)
         R = embed_block_rotation(mask, block)
@@ -167,7 +167,7 @@ def verify_twin(A: Any, B: Any, gaussian: Any) -> TwinCheck:
     A = as_mixing(A)
     B = as_matrix("twin", B)
     if B.shape != A.shape:
-        raise ValueError(f"twin must have the shape of A {A.shape}, got {B.shape}")
+        raise InputError(f"twin must have the shape of A {A.shape}, got {B.shape}")
     mask = as_gaussian_mask(gaussian, A.shape[1])
     cov = A @ A.T
     R = np.linalg.pinv(A) @ B

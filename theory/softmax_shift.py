@@ -1,4 +1,5 @@
-"""T2c: in the ``probs`` channel of a linear model z = W(h + v) + b, softmax forgets constant shifts.
+"""T2c: in the ``probs`` channel of a linear model z = W(h + v) + b, the softmax forgets constant
+shifts.
 
 softmax(z + c 1) = softmax(z), so v' ~ v iff W (v' - v) in span(1_V): the class is
 ``v + ker(P W)`` with ``P = I - 1 1^T / V`` the centring of the logits, of dimension
@@ -22,7 +23,7 @@ from .linear import EPS, equivalence_class
 from .linear_evidence import allowed_residual, class_fields, undecided_certificate
 from .rank import RankDecision, decide_rank
 from .residual import NOISE_FACTOR, behaviour_residual
-from .validation import as_matrix, as_seed, as_tolerance, as_vector
+from .validation import InputError, as_matrix, as_seed, as_tolerance, as_vector
 
 T2C_CLAIM = (
     "probs class of a linear model is v + {u : W u in span(1_V)}, dim d - rank W + [1_V in range W]"
@@ -42,7 +43,7 @@ def logit_scale(W: np.ndarray) -> float:
     """|W|_2: the default tolerance for P W is taken at the scale of W itself, since centring can
     leave P W at round-off level (e.g. W = 1 c^T), where a tolerance relative to |P W| would
     promote round-off to rank."""
-    return float(np.linalg.norm(W, 2))
+    return float(np.linalg.norm(as_matrix("W", W), 2))
 
 
 def probs_class(W: Any, v: Any, tol: float | None = None):
@@ -108,6 +109,7 @@ def ones_direction(W: np.ndarray, decision: RankDecision) -> np.ndarray:
     """The unit direction of ``W^+ 1_V`` (at the rank cut-off of ``decision``): when 1_V is in the
     range of W, W moves every logit by the same nonzero amount along it, so it lies in the probs
     class and not in the logits class."""
+    W = as_matrix("W", W)
     s1 = float(decision.singular_values[0]) if decision.singular_values.size else 0.0
     cond = decision.tolerance / s1 if s1 > 0 else None
     u = scipy.linalg.lstsq(W, np.ones(W.shape[0]), cond=cond)[0]
@@ -116,12 +118,13 @@ def ones_direction(W: np.ndarray, decision: RankDecision) -> np.ndarray:
 
 
 def _build_member(cls: Any, W: np.ndarray, vf: np.ndarray, in_range: bool, rank_w, rng):
-    """A random member of the class, moved along ``W^+ 1`` by |v| (1 when v = 0) when 1_V is in
-    the range of W, so that its logits move by a clearly nonzero constant."""
-    member = cls.member(rng.standard_normal(cls.dim))
+    """A random member of the class; when 1_V is in the range of W, its part along ``W^+ 1`` is set
+    to |v| (1 when v = 0), so that its logits move by a clearly nonzero constant."""
+    z = cls.basis @ rng.standard_normal(cls.dim)
     if in_range:
-        member = member + (float(np.linalg.norm(vf)) or 1.0) * ones_direction(W, rank_w)
-    return member
+        e = ones_direction(W, rank_w)
+        z += ((float(np.linalg.norm(vf)) or 1.0) - float(z @ e)) * e
+    return vf + z
 
 
 def check_t2c(
@@ -144,12 +147,12 @@ def check_t2c(
     vf = as_vector("v", v, W.shape[1], against="W")
     H = as_matrix("H", H)
     if H.shape[1] != W.shape[1]:
-        raise ValueError(
+        raise InputError(
             f"H must have {W.shape[1]} columns (the number of columns of W), got {H.shape[1]}"
         )
     bias = np.zeros(W.shape[0]) if b is None else as_vector("b", b)
     if bias.shape[0] != W.shape[0]:
-        raise ValueError(
+        raise InputError(
             f"b must have length V = {W.shape[0]} (the number of rows of W), got {bias.shape[0]}"
         )
     tol = as_tolerance("tol", tol)
@@ -163,7 +166,11 @@ def check_t2c(
         if not dec.certified:
             return _spectrum_undecided(cls, name, dec)
     predicted = W.shape[1] - rank_w.rank + int(in_range)
-    needs = {"rank P W": cls.decision.margin, "rank W": rank_w.margin, "rank [W, 1]": rank_w1.margin}
+    needs = {
+        "rank P W": cls.decision.margin,
+        "rank W": rank_w.margin,
+        "rank [W, 1]": rank_w1.margin,
+    }
     claims = {"dim = d - rank W + [1 in range W]": math.inf if cls.dim == predicted else 0.0}
     holds_needs: dict[str, float] = {}
     witness = {"v": vf}

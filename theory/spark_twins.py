@@ -219,7 +219,8 @@ def _twin_certificate(
 ) -> Certificate:
     n = sr.exact_null_vector if sr.exact else sr.null_vector
     a, b = split_null_vector(n, sr.subset, k)
-    rerun = rerun_twins(Ax, k, a, b, tol=sr.tolerance, behaviour=behaviour)
+    tau = sr.tolerance or None  # tau = 0 for a zero matrix: use the default scale
+    rerun = rerun_twins(Ax, k, a, b, tol=tau, behaviour=behaviour)
     half = (len(sr.subset) + 1) // 2
     details.update(
         unique=False,

@@ -1,4 +1,4 @@
-"""Do two samples come from one law? (THEORY.md T8): two-sample Kolmogorov-Smirnov tests of
+"""Do two samples come from one law? (T8): two-sample Kolmogorov-Smirnov tests of
 one-dimensional projections, Bonferroni-adjusted over the directions.
 
 Used to re-verify the rotated twin by sampling: ``A s`` and ``A R s'`` must not be separated when R
@@ -15,7 +15,7 @@ import scipy.stats
 
 from .ica import MAX_SEED
 from .mixing import MIN_TEST_SAMPLES, as_samples
-from .validation import as_count, as_fraction, as_int, as_matrix
+from .validation import InputError, as_count, as_fraction, as_int, as_matrix
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +54,7 @@ def projection_ks_test(
     X = as_samples("X", X, MIN_TEST_SAMPLES)
     Y = as_samples("Y", Y, MIN_TEST_SAMPLES)
     if X.shape[1] != Y.shape[1]:
-        raise ValueError(f"Y must have the {X.shape[1]} columns of X, got shape {Y.shape}")
+        raise InputError(f"Y must have the {X.shape[1]} columns of X, got shape {Y.shape}")
     d = X.shape[1]
     n_random = as_count("n_random", n_random)
     seed = as_int("seed", seed, low=0, high=MAX_SEED)
@@ -62,16 +62,16 @@ def projection_ks_test(
     if directions is not None:
         D = as_matrix("directions", directions)
         if D.shape[1] != d:
-            raise ValueError(f"directions must have {d} columns, got shape {D.shape}")
+            raise InputError(f"directions must have {d} columns, got shape {D.shape}")
         rows.append(D)
     if n_random:
         rows.append(np.random.default_rng(seed).standard_normal((n_random, d)))
     if not rows:
-        raise ValueError("directions: give directions or n_random >= 1")
+        raise InputError("directions: give directions or n_random >= 1")
     U = np.vstack(rows)
     norms = np.linalg.norm(U, axis=1)
     if np.any(norms == 0):
-        raise ValueError("directions must have no zero row")
+        raise InputError("directions must have no zero row")
     U = U / norms[:, None]
     stats, pvals = [], []
     for u in U:

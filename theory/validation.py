@@ -33,7 +33,9 @@ def is_int(x: Any) -> bool:
 def as_int(name: str, x: Any, *, low: int | None = None, high: int | None = None) -> int:
     """An int in [low, high] (either end optional), as a Python int."""
     if not is_int(x):
-        raise InputError(f"{name} must be an int{_range_text(low, high)}, got {x!r} ({_type_name(x)})")
+        raise InputError(
+            f"{name} must be an int{_range_text(low, high)}, got {x!r} ({_type_name(x)})"
+        )
     value = int(x)
     if (low is not None and value < low) or (high is not None and value > high):
         raise InputError(f"{name} must be an int{_range_text(low, high)}, got {value}")
@@ -82,7 +84,9 @@ def as_real(
         raise InputError(f"{name} must be a real number{ends}, got {x!r} ({_type_name(x)})")
     value = float(x)
     if math.isnan(value) or (finite and math.isinf(value)):
-        raise InputError(f"{name} must be a {'finite ' if finite else ''}real number{ends}, got {x!r}")
+        raise InputError(
+            f"{name} must be a {'finite ' if finite else ''}real number{ends}, got {x!r}"
+        )
     bad_low = low is not None and (value <= low if low_open else value < low)
     bad_high = high is not None and (value >= high if high_open else value > high)
     if bad_low or bad_high:

@@ -1,11 +1,11 @@
 """T5 on a toy transformer: orthogonal perturbations of a steering vector keep its efficacy as the
-first-order (Beta) law predicts for small rho; where the prediction breaks as rho grows."""
+first-order (Beta) law predicts for small rho; where the prediction breaks as rho grows (the
+histograms are in ``proofs_check.figures.efficacy``)."""
 
 from __future__ import annotations
 
 import functools
 import math
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -14,12 +14,10 @@ import numpy as np
 from synthetic.transformer import forward
 from synthetic.zoo import load_model, make_prompts, trait_score
 from theory.certificate import Certificate, Verdict
-from theory.efficacy import check_t5, efficacy_law
+from theory.efficacy import EfficacySample, sample_efficacy, t5_certificate
 from theory.steering import Steering
 
-from ..figures import _save, plt
 from ..registry import NUMERIC, check
-from ..report import figure
 
 MODEL, LAYER, N_PROMPTS, LENGTH = "tiny-ln", 1, 16, 8
 THETA = math.radians(60)  # angle between v and the planted concept c
@@ -30,8 +28,8 @@ N_SAMPLES = 1000
 
 @functools.lru_cache(maxsize=4)
 def efficacy_setup(seed: int):
-    """(score over a batch of vectors, v, gradient at v): the mean trait score over a prompt set when
-    steering with each row at layer LAYER; v at angle THETA to c."""
+    """(score over a batch of vectors, v, gradient at v): the mean trait score over a prompt set
+    when steering with each row at layer LAYER; v at angle THETA to c."""
     model = load_model(MODEL, seed)
     tokens = jnp.asarray(make_prompts(model, N_PROMPTS, LENGTH, seed))
 
@@ -55,9 +53,14 @@ def efficacy_setup(seed: int):
 
 
 @functools.lru_cache(maxsize=4)
-def t5_certificates(seed: int) -> tuple[Certificate, ...]:
+def t5_samples(seed: int) -> tuple[EfficacySample, ...]:
+    """The efficacy samples at each rho of RHOS (the model is run on every perturbed vector)."""
     score, v, grad = efficacy_setup(seed)
-    return tuple(check_t5(score, v, grad, rho, n=N_SAMPLES, seed=seed) for rho in RHOS)
+    return tuple(sample_efficacy(score, v, grad, rho, n=N_SAMPLES, seed=seed) for rho in RHOS)
+
+
+def t5_certificates(seed: int) -> tuple[Certificate, ...]:
+    return tuple(t5_certificate(sample) for sample in t5_samples(seed))
 
 
 @check(
@@ -66,22 +69,23 @@ def t5_certificates(seed: int) -> tuple[Certificate, ...]:
     f"{MODEL}, trait channel, layer {LAYER}: Beta law at rho = 0.05; breakdown at 0.5, 1, 2",
 )
 def numeric_t5_transformer(seed: int = 0) -> Certificate:
-    """holds iff the KS test accepts the first-order law at rho = 0.05; the KS statistics at larger
-    rho record where the prediction breaks (they are reported, not required to fail)."""
-    certs = t5_certificates(seed)
-    small = certs[0]
+    """holds iff the KS test accepts the first-order law at rho = 0.05 (``t5_certificate``'s
+    gates); the KS statistics at larger rho record where the prediction breaks (they are
+    reported, not required to fail)."""
+    samples, certs = t5_samples(seed), t5_certificates(seed)
     rows = [
         {
-            "rho": c.details["rho"],
-            "ks_statistic": c.details["ks_statistic"],
-            "ks_pvalue": c.details["ks_pvalue"],
-            "median_abs_R_minus_1": c.details["median_abs_R_minus_1"],
-            "predicted_median_abs_R_minus_1": c.details["predicted_median_abs_R_minus_1"],
-            "mean_R": c.details["mean_R"],
-            "first_order_law_accepted": c.verdict is Verdict.HOLDS,
+            "rho": sample.rho,
+            "ks_statistic": sample.ks_statistic,
+            "ks_pvalue": sample.ks_pvalue,
+            "median_abs_R_minus_1": sample.median_abs_deviation,
+            "predicted_median_abs_R_minus_1": sample.predicted_median_abs_deviation,
+            "mean_R": float(sample.ratios.mean()),
+            "first_order_law_accepted": cert.verdict is Verdict.HOLDS,
         }
-        for c in certs
+        for sample, cert in zip(samples, certs)
     ]
+    small = certs[0]
     return Certificate(
         theorem="T5",
         verdict=small.verdict,
@@ -89,47 +93,12 @@ def numeric_t5_transformer(seed: int = 0) -> Certificate:
         margin=small.margin,
         tolerance=small.tolerance,
         witness={"ratios_rho_0.05": small.witness["ratios"]},
-        details={
-            "model": MODEL,
-            "layer": LAYER,
-            "theta_degrees": 60.0,
-            "d": int(v_dim(seed)),
-            "slope": small.details["slope"],
-            "by_rho": rows,
-        },
+        d=samples[0].d,
+        residual=small.residual,
+        residual_tolerance=small.residual_tolerance,
+        model=MODEL,
+        layer=LAYER,
+        channel="trait",
+        reason=small.reason,
+        details={"theta_degrees": 60.0, "slope": samples[0].slope, "by_rho": rows},
     )
-
-
-def v_dim(seed: int) -> int:
-    return efficacy_setup(seed)[1].size
-
-
-@figure("T5")
-def t5_histograms(seed: int, out: Path):
-    certs = t5_certificates(seed)
-    fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.3))
-    for ax, cert in zip(axes, (certs[0], certs[2])):
-        R = np.asarray(cert.witness["ratios"])
-        rho, c = cert.details["rho"], cert.details["slope"]
-        ax.hist(R, bins=40, density=True, color="C0", alpha=0.6, label=f"measured ({R.size} draws)")
-        law = efficacy_law(cert.details["d"], rho * c)
-        lo, hi = law.ppf([1e-4, 1 - 1e-4])
-        xs = np.linspace(min(lo, R.min()), max(hi, R.max()), 400)
-        ax.plot(xs, law.pdf(xs), color="C3", lw=1.8, label="first-order Beta law")
-        ax.set_xlabel("efficacy ratio R")
-        ax.set_ylabel("density")
-        ax.set_title(f"rho = {rho}: KS = {cert.details['ks_statistic']:.3f}")
-        ax.legend(fontsize=7)
-    fig.suptitle(
-        f"T5 on {MODEL} (d = {certs[0].details['d']}, theta = 60 deg, layer {LAYER})",
-        fontsize=10,
-        y=1.03,
-    )
-    path = _save(fig, out / "t5_efficacy.png")
-    return [
-        (
-            path,
-            "Efficacy ratio R of orthogonal perturbations, measured by running the model, against the "
-            "first-order Beta law: they agree at rho = 0.05 and part ways at rho = 1.",
-        )
-    ]

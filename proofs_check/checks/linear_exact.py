@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from theory.certificate import Certificate, Verdict
+from theory.certificate import Certificate, Verdict, ratio_margin
 from theory.estimation import probe_class
+from theory.gates import decide
 from theory.linear import _sq, cosine_range, equivalence_class, orthogonal_twin
 
 from ..registry import EXACT, check
@@ -21,7 +22,8 @@ def _verdict(ok: bool) -> Verdict:
 
 
 def random_rational_matrix(rng: np.random.Generator, m: int, d: int, rank: int) -> sympy.Matrix:
-    """An m x d integer matrix of exact rank ``rank`` (product of integer factors, rank re-checked)."""
+    """An m x d integer matrix of exact rank ``rank`` (a product of integer factors, its rank
+    re-checked: drawn again until it is ``rank``)."""
     while True:
         A = (
             sympy.Matrix(rng.integers(-3, 4, size=(m, rank)).tolist())
@@ -41,9 +43,11 @@ def random_rational_matrix(rng: np.random.Generator, m: int, d: int, rank: int) 
 @check("T1", EXACT, "exact class of rational readouts, every rank, d = 1..4")
 def exact_t1(seed: int = 0, class_fn=equivalence_class) -> Certificate:
     """For rational L of every rank r <= d <= 4: L * basis == 0, dim = d - r, the point lies in the
-    row space (L^+ L point == point) with L point == L v, and float64 agrees with the exact answer."""
+    row space (L^+ L point == point) with L point == L v (exact: a failure is a proof, margin None),
+    and float64 agrees with the exact answer (same dimension, points within 1e-10: a numeric gate,
+    its margin the certificate's)."""
     rng = np.random.default_rng(seed)
-    cases, ok, worst = [], True, 0.0
+    cases, ok, same_dims, worst = [], True, True, 0.0
     for d in range(1, 5):
         for r in range(0, d + 1):
             m = int(rng.integers(max(r, 1), d + 3))
@@ -56,15 +60,24 @@ def exact_t1(seed: int = 0, class_fn=equivalence_class) -> Certificate:
             num = equivalence_class(np.array(L, dtype=float), np.array(v, dtype=float).ravel())
             gap = float(np.max(np.abs(num.point - np.array(cls.point, dtype=float).ravel())))
             worst = max(worst, gap)
-            agree = num.dim == cls.dim and gap <= 1e-10
-            ok &= bool(kernel_ok and same_readout and row_space and agree)
+            same_dims &= num.dim == cls.dim
+            ok &= bool(kernel_ok and same_readout and row_space)
             cases.append({"d": d, "rank": r, "point": str(list(cls.point)), "dim": cls.dim})
+    verdict, margin = Verdict.VIOLATED, None
+    if ok:
+        claims = {
+            "float64 dimension = exact": np.inf if same_dims else 0.0,
+            "float64 point within 1e-10 of exact": ratio_margin(1e-10, worst),
+        }
+        verdict, margin, _ = decide(claims)
     return Certificate(
         theorem="T1",
-        verdict=_verdict(ok),
+        verdict=verdict,
         claim="exact class v + ker L of rational L, all ranks, d <= 4",
-        margin=worst,
-        details={"evidence": cases, "max_float_vs_exact_gap": worst, "cases": len(cases)},
+        margin=margin,
+        residual=worst,
+        residual_tolerance=1e-10,
+        details={"evidence": cases, "cases": len(cases)},
     )
 
 

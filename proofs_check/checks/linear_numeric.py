@@ -1,6 +1,7 @@
 """Numeric checks of T1, T1a, T1b, T2c, T4 on the synthetic linear models (seeded, float64).
 
-Every witness is re-run through the model's own behaviour map."""
+Every witness is re-run through the model's own behaviour map, and the verdict is gated on it
+(``theory.linear_checks``); the figures are in ``proofs_check.figures.linear``."""
 
 from __future__ import annotations
 
@@ -62,47 +63,3 @@ def numeric_t4(seed: int = 0) -> Certificate:
     rng = np.random.default_rng(seed + 2)
     H = rng.standard_normal((40, 5)) @ rng.standard_normal((5, m.d)) + rng.standard_normal(m.d)
     return check_t4(H, m.concept, b=0.3, seed=seed)
-
-
-# ---- figures of the linear part ---------------------------------------------------------------
-from pathlib import Path  # noqa: E402
-
-from theory.linear import equivalence_class  # noqa: E402
-
-from ..figures import cosine_ray_figure, spectrum_figure  # noqa: E402
-from ..report import figure  # noqa: E402
-
-
-@figure("T1")
-def t1_spectrum(seed: int, out: Path):
-    m = default_model(seed)
-    cls = equivalence_class(m.W, steering_vector(m, seed))
-    dec = cls.decision
-    s = np.concatenate([dec.singular_values, np.zeros(m.d - dec.n)])
-    path = spectrum_figure(
-        s,
-        dec.tolerance,
-        dec.band_top,
-        out / "t1_spectrum.png",
-        f"T1: readout spectrum, rank {cls.rank} of d = {m.d}",
-    )
-    return [
-        (
-            path,
-            f"Singular values of the default linear readout W (d = {m.d}): {cls.rank} lie far above "
-            f"the band, {cls.dim} are zero, so the class of every v is an affine subspace of dimension {cls.dim}.",
-        )
-    ]
-
-
-@figure("T1b")
-def t1b_ray(seed: int, out: Path):
-    m = default_model(seed)
-    path = cosine_ray_figure(m.W, steering_vector(m, seed), out / "t1b_cosine_ray.png")
-    return [
-        (
-            path,
-            "Cosine to v along the ray v_id - s k/|k| inside the class: it falls strictly towards "
-            "-|k|/|v| and never reaches it.",
-        )
-    ]

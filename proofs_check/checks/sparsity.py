@@ -1,16 +1,16 @@
 """Checks of T7 (sparsity): exact spark and sparse twins of rational dictionaries, unique recovery
 for generic readouts, twins of a low-spark concept dictionary re-run through the linear model,
-the NSP <=> basis-pursuit equivalence, recovery of a planted sparse concept code, and the
-Donoho-Tanner phase-transition figure.
+the NSP <=> basis-pursuit equivalence and recovery of a planted sparse concept code.
 
 Each check's certificate says whether the *theorem* was confirmed on its instance (holds) or
-contradicted (violated); the identifiability verdicts it rests on are in ``details``.
+contradicted (violated); it is undecided when a certificate it rests on is, and its margin is the
+smallest of theirs. (The phase-transition figure is in ``proofs_check.figures.sparsity``.)
 """
 
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 import sympy
@@ -24,24 +24,31 @@ from synthetic.sparse_codes import (
 )
 from theory.basis_pursuit import (
     RECOVERY_TOL,
-    WEAK_THRESHOLD_TABLE,
     basis_pursuit,
     bp_recovery_certificate,
     null_space_property,
-    phase_transition,
     relative_error,
-    weak_threshold,
 )
-from theory.certificate import Certificate, Verdict
-from theory.spark import check_t7, spark, unique_recovery_certificate
+from theory.certificate import Certificate, Verdict, min_margin
+from theory.residual import behaviour_residual
+from theory.spark import check_t7, spark, sparse_twins, unique_recovery_certificate
 
-from ..figures import _save, plt
 from ..registry import EXACT, NUMERIC, check
-from ..report import figure
 
 
 def _verdict(ok: bool) -> Verdict:
     return Verdict.HOLDS if ok else Verdict.VIOLATED
+
+
+def _confirmed(ok: bool, certs: list[Certificate], claim: str, **fields) -> Certificate:
+    """Holds iff ``ok``; undecided when one of ``certs`` (what the check rests on) is undecided."""
+    if any(c.verdict is Verdict.UNDECIDED for c in certs):
+        reasons = "; ".join(c.reason for c in certs if c.verdict is Verdict.UNDECIDED)
+        return Certificate(
+            theorem="T7", verdict=Verdict.UNDECIDED, claim=claim, reason=reasons, **fields
+        )
+    margin = min_margin(*(c.margin for c in certs))
+    return Certificate(theorem="T7", verdict=_verdict(ok), claim=claim, margin=margin, **fields)
 
 
 # ---- exact ------------------------------------------------------------------------------------
@@ -54,42 +61,48 @@ def _verdict(ok: bool) -> Verdict:
 )
 def exact_t7_twins(seed: int = 0, negate_second: bool = True) -> Certificate:
     """A: 4 x 7 integer Vandermonde columns with one planted circuit of 3 columns (spark 3, proved
-    exactly). k = 2 >= spark/2: the certificate is violated and its twins a = n_S1, a' = -n_S2 are
-    distinct, 2-sparse, and A a - A a' is the zero vector in exact arithmetic. k = 1: spark 3 > 2,
-    unique recovery holds with margin 1. ``negate_second=False`` is a wrong variant of T7(b)
-    (a' = +n_S2), which must fail."""
+    exactly). k = 2 >= spark/2: the certificate is violated, and the rational twins
+    a = n_S1, a' = -n_S2 of ``sparse_twins`` (the certificate's witness, as floats) are distinct,
+    2-sparse, and A a - A a' is the zero vector in exact arithmetic. k = 1: spark 3 > 2, unique
+    recovery holds with margin spark / (2k + 1) = 1. ``negate_second=False`` is a wrong variant
+    of T7(b) (a' = +n_S2), which must fail."""
     planted = planted_spark_matrix(4, 7, 3, seed=seed, exact=True)
     A = planted.matrix
     twin = unique_recovery_certificate(A, 2)
     unique = unique_recovery_certificate(A, 1)
-    ex = twin.details.get("exact_twin", {})
-    a = sympy.Matrix([sympy.Rational(x) for x in ex.get("a", ["0"] * A.cols)])
-    b = sympy.Matrix([sympy.Rational(x) for x in ex.get("a_prime", ["0"] * A.cols)])
+    ea, eb = sparse_twins(A, 2)
+    a, b = sympy.Matrix(ea), sympy.Matrix(eb)
     if not negate_second:
         b = -b
     diff = A * a - A * b
+    same_witness = np.array_equal(twin.witness.get("a"), [float(x) for x in ea]) and (
+        np.array_equal(twin.witness.get("a_prime"), [float(x) for x in eb])
+    )
     ok = (
         twin.verdict is Verdict.VIOLATED
+        and same_witness
         and diff.is_zero_matrix
         and a != b
         and sum(x != 0 for x in a) <= 2
         and sum(x != 0 for x in b) <= 2
         and unique.verdict is Verdict.HOLDS
         and unique.margin == 1.0
-        and twin.details["spark"] == 3
+        and spark(A).value == 3
     )
     return Certificate(
         theorem="T7",
         verdict=_verdict(ok),
-        claim="spark(A) <= 2k => distinct k-sparse a, a' with A a = A a' (exact); spark(A) > 2k => unique",
-        margin=0.0 if diff.is_zero_matrix else None,
-        witness={
-            "a": twin.witness.get("a", np.zeros(A.cols)),
-            "a_prime": twin.witness.get("a_prime", np.zeros(A.cols)),
-        },
+        claim="spark(A) <= 2k => distinct k-sparse a, a' with A a = A a' (exact); "
+        "spark(A) > 2k => unique",
+        witness={"a": np.array([float(x) for x in a]), "a_prime": np.array([float(x) for x in b])},
+        residual=0.0 if diff.is_zero_matrix else None,
+        d=A.cols,
         details={
-            "spark": twin.details["spark"],
-            "supports": twin.details.get("supports"),
+            "spark": spark(A).value,
+            "supports": [
+                [j for j, x in enumerate(ea) if x != 0],
+                [j for j, x in enumerate(eb) if x != 0],
+            ],
             "evidence": {
                 "A": str(A.tolist()),
                 "a": [str(x) for x in a],
@@ -98,7 +111,6 @@ def exact_t7_twins(seed: int = 0, negate_second: bool = True) -> Certificate:
             },
             "k1_verdict": unique.verdict.value,
             "k2_verdict": twin.verdict.value,
-            "margin_meaning": "exact residual |A a - A a'| (0: the twins steer identically)",
         },
     )
 
@@ -128,6 +140,7 @@ def exact_t7_spark(seed: int = 0, planted_size: int = 4) -> Certificate:
         verdict=_verdict(ok),
         claim="spark(A) computed exactly equals the brute-force minimum dependent subset size",
         witness={"null_vector": result.null_vector},
+        d=A.cols,
         details={
             "spark": result.value,
             "brute_force_spark": brute,
@@ -145,7 +158,7 @@ def exact_t7_spark(seed: int = 0, planted_size: int = 4) -> Certificate:
 MODEL = dict(d=16, vocab=12, rank=12, n_prompts=8)
 
 
-def _logits(model):
+def _logits(model) -> Callable[[np.ndarray], np.ndarray]:
     return lambda v: model.behaviour(v, "logits", alphas=(1.0, 2.0))
 
 
@@ -156,7 +169,8 @@ def _logits(model):
 )
 def numeric_t7_unique(seed: int = 0) -> Certificate:
     """T7(a) on the linear model: Phi (16 x 14) generic unit concept directions, W (12 x 16) of
-    rank 12, so A = W Phi has spark 13 > 2k = 12; the certificate must hold with margin 1."""
+    rank 12, so A = W Phi has spark 13 > 2k = 12; the certificate must hold, with margin
+    13 / 13 = 1 at most (the float rank decisions' margins may be smaller, never below 1)."""
     model = make_linear_model(seed=seed, **MODEL)
     Phi = concept_dictionary(16, 14, seed=seed + 1).matrix
     return check_t7(model.W, Phi, 6, behaviour=_logits(model))
@@ -165,62 +179,52 @@ def numeric_t7_unique(seed: int = 0) -> Certificate:
 @check(
     "T7",
     NUMERIC,
-    "sparse twins re-run through the logits: spark-3 concept dictionary (k = 2), rank-4 readout (k = 3)",
+    "sparse twins re-run through the logits: spark-3 concept dictionary (k = 2), "
+    "rank-4 readout (k = 3)",
 )
-def numeric_t7_twins(seed: int = 0) -> Certificate:
+def numeric_t7_twins(seed: int = 0, run: Callable | None = None) -> Certificate:
     """T7(b), two ways spark(W Phi) <= 2k happens on the linear model:
-    (i) a low-spark dictionary: one concept of Phi (16 x 14) is a combination of two others (spark 3,
-        k = 2); the twin codes a != a' name the *same* steering vector (Phi a = Phi a'): the concept
-        decomposition is not identifiable even though v is;
-    (ii) a low-rank readout: W of rank 4 and a generic Phi, so spark(W Phi) = 5 <= 2k = 6; the twins
-        give *different* steering vectors v = Phi a, v' = Phi a' with identical logits.
-    Holds iff both twin pairs are found, are distinct and k-sparse, and re-run to round-off through the
-    model's logits at strengths 1 and 2."""
-    cases, ok, witness, worst = [], True, {}, 0.0
+    (i) a low-spark dictionary: one concept of Phi (16 x 14) is a combination of two others
+        (spark 3, k = 2); the twin codes a != a' name the *same* steering vector (Phi a = Phi a'):
+        the concept decomposition is not identifiable even though v is;
+    (ii) a low-rank readout: W of rank 4 and a generic Phi, so spark(W Phi) = 5 <= 2k = 6; the
+        twins give *different* steering vectors v = Phi a, v' = Phi a' with identical logits.
+    Holds iff both certificates are violated, i.e. their twin pairs are distinct, k-sparse and
+    pass their re-run through ``run(model)`` (default: the model's logits at strengths 1 and 2);
+    a wrong ``run`` makes the re-run fail and the check undecided."""
+    run = _logits if run is None else run
+    certs, cases, witness, ok = [], [], {}, True
     for name, rank, dict_spark, k in (("dictionary", 12, 3, 2), ("readout", 4, None, 3)):
         model = make_linear_model(seed=seed, **{**MODEL, "rank": rank})
         Phi = concept_dictionary(16, 14, seed=seed + 1, spark=dict_spark).matrix
-        cert = check_t7(model.W, Phi, k, behaviour=_logits(model))
-        d = cert.details
-        good = (
-            cert.verdict is Verdict.VIOLATED
-            and d.get("twin_verified") is True
-            and max(d.get("nonzeros", [k + 1])) <= k
-        )
-        ok &= bool(good)
-        v, w = cert.witness.get("v"), cert.witness.get("v_prime")
-        gap = float(np.linalg.norm(v - w) / np.linalg.norm(v)) if v is not None else None
-        worst = max(worst, d.get("behaviour_residual_model") or 0.0)
+        behaviour = run(model)
+        cert = check_t7(model.W, Phi, k, behaviour=behaviour)
+        certs.append(cert)
+        a, b = cert.witness.get("a"), cert.witness.get("a_prime")
+        if a is None:
+            ok = False
+            continue
+        sparse = max(np.count_nonzero(a), np.count_nonzero(b)) <= k
+        ok &= bool(cert.verdict is Verdict.VIOLATED and sparse and not np.array_equal(a, b))
+        v, w = cert.witness["v"], cert.witness["v_prime"]
         cases.append(
             {
                 "case": name,
                 "k": k,
-                "spark": d.get("spark"),
-                "supports": d.get("supports"),
-                "behaviour_residual_A": d.get("behaviour_residual_A"),
-                "behaviour_residual_logits": d.get("behaviour_residual_model"),
-                "relative_distance_v_v_prime": gap,
+                "verdict": cert.verdict.value,
+                "residual_A": cert.residual,
+                "residual_run": behaviour_residual(behaviour(w), behaviour(v), behaviour(0 * v)),
+                "relative_distance_v_v_prime": float(np.linalg.norm(v - w) / np.linalg.norm(v)),
             }
         )
-        if v is not None:
-            witness.update(
-                {
-                    f"{name}_a": cert.witness["a"],
-                    f"{name}_a_prime": cert.witness["a_prime"],
-                    f"{name}_v": v,
-                    f"{name}_v_prime": w,
-                }
-            )
-    return Certificate(
-        theorem="T7",
-        verdict=_verdict(ok),
-        claim="spark(A) <= 2k => two distinct k-sparse codes steer identically",
-        margin=worst,
+        witness.update({f"{name}_a": a, f"{name}_a_prime": b, f"{name}_v": v, f"{name}_v_prime": w})
+    return _confirmed(
+        ok,
+        certs,
+        "spark(A) <= 2k => two distinct k-sparse codes steer identically",
         witness=witness,
-        details={
-            "cases": cases,
-            "margin_meaning": "largest logits residual of a twin pair (round-off: identical)",
-        },
+        d=16,
+        details={"cases": cases},
     )
 
 
@@ -246,32 +250,24 @@ def _bp_recovers_all(A: np.ndarray, k: int) -> tuple[bool, int]:
     "NSP(k) <=> basis pursuit recovers every k-sparse code (Gaussian 6x8, k=1; 4x8, k=2)",
 )
 def numeric_t7_nsp(seed: int = 0) -> Certificate:
-    """T7(c) both ways: the exact NSP decision (maximum over the normalised circuits of A) agrees with
-    exhaustive basis pursuit over every support and sign pattern; where NSP fails, the code n_S
-    built from its kernel vector is not recovered and BP returns a code of smaller l1 norm."""
+    """T7(c) both ways: the exact NSP decision (maximum over the normalised circuits of A) agrees
+    with exhaustive basis pursuit over every support and sign pattern; where NSP fails, the code
+    n_S built from its kernel vector is not recovered and BP returns a code of smaller l1 norm."""
     rng = np.random.default_rng(seed)
-    cases, witness = [], {}
-    ok = True
+    certs, cases, witness, ok = [], [], {}, True
     for m, k in ((6, 1), (4, 2)):
         A = gaussian_matrix(m, 8, rng)
         nsp = null_space_property(A, k)
+        certs.append(nsp)
         recovers, count = _bp_recovers_all(A, k)
-        case = {
-            "m": m,
-            "p": 8,
-            "k": k,
-            "nsp": nsp.verdict.value,
-            "margin": nsp.margin,
-            "bp_recovers_all": recovers,
-            "codes_tried": count,
-        }
-        agree = (nsp.verdict is Verdict.HOLDS) == recovers and nsp.verdict is not Verdict.UNDECIDED
+        case = {"m": m, "p": 8, "k": k, "nsp": nsp.verdict.value, "margin": nsp.margin}
+        case.update(bp_recovers_all=recovers, codes_tried=count)
+        agree = (nsp.verdict is Verdict.HOLDS) == recovers
         if nsp.verdict is Verdict.VIOLATED:
             a = nsp.witness["code"]
             bp = basis_pursuit(A, A @ a)
-            case.update(
-                l1_code=float(np.abs(a).sum()), l1_bp=bp.l1, bp_error=relative_error(bp.code, a)
-            )
+            err = relative_error(bp.code, a)
+            case.update(l1_code=float(np.abs(a).sum()), l1_bp=bp.l1, bp_error=err)
             witness.update(
                 {
                     f"m{m}_k{k}_unrecovered_code": a,
@@ -279,111 +275,23 @@ def numeric_t7_nsp(seed: int = 0) -> Certificate:
                     f"m{m}_k{k}_kernel_vector": nsp.witness["kernel_vector"],
                 }
             )
-            agree &= bp.l1 < np.abs(a).sum() and relative_error(bp.code, a) > RECOVERY_TOL
+            agree &= bp.l1 < np.abs(a).sum() and err > RECOVERY_TOL
         ok &= bool(agree)
         cases.append(case)
-    return Certificate(
-        theorem="T7",
-        verdict=_verdict(ok),
-        claim="NSP(k) holds iff basis pursuit recovers every k-sparse code",
-        margin=min(abs(c["margin"]) for c in cases),
-        witness=witness,
-        details={"cases": cases, "margin_meaning": "smallest |1 - worst NSP ratio| over the cases"},
-    )
+    claim = "NSP(k) holds iff basis pursuit recovers every k-sparse code"
+    return _confirmed(ok, certs, claim, witness=witness, d=8, details={"cases": cases})
 
 
 @check("T7", NUMERIC, "basis pursuit recovers a planted 4-sparse concept code (A = W Phi, 24 x 48)")
 def numeric_t7_bp(seed: int = 0) -> Certificate:
-    """T7(c) on the linear model: d = 32, readout W of rank 24, 48 unit concept directions, a 4-sparse
-    code (delta = 0.5, rho = 1/6, well below rho_W(0.5) = 0.386). Holds iff basis pursuit on the
-    behaviour W Phi a returns a (relative error <= 1e-6) and a dual vector proves a is the unique
-    l1 minimiser (margin 1 - |A_{S^c}^T w|_inf)."""
+    """T7(c) on the linear model: d = 32, readout W of rank 24, 48 unit concept directions, a
+    4-sparse code (delta = 0.5, rho = 1/6, well below rho_W(0.5) = 0.386). Holds iff basis
+    pursuit on the behaviour W Phi a returns a (relative error <= 1e-6) and a re-run dual vector
+    proves a is the unique l1 minimiser (``bp_recovery_certificate``)."""
     model = make_linear_model(d=32, vocab=24, rank=24, n_prompts=4, seed=seed)
     Phi = concept_dictionary(32, 48, seed=seed + 1).matrix
     a = sparse_code(48, 4, seed=seed + 2)
     cert = bp_recovery_certificate(model.W @ Phi, a)
     v_hat = Phi @ cert.witness["recovered"]
     logits_gap = float(np.max(np.abs(model.behaviour(v_hat) - model.behaviour(Phi @ a))))
-    return Certificate(
-        theorem=cert.theorem,
-        verdict=cert.verdict,
-        claim=cert.claim,
-        margin=cert.margin,
-        tolerance=cert.tolerance,
-        witness=cert.witness,
-        details={**cert.details, "logits_gap_recovered_vs_planted": logits_gap},
-    )
-
-
-# ---- figure ---------------------------------------------------------------------------------------
-
-PT_GRID = dict(
-    p=50,
-    deltas=np.round(np.linspace(0.1, 0.9, 9), 2),
-    rhos=np.round(np.linspace(0.1, 0.9, 9), 2),
-    trials=10,
-)
-
-
-@figure("T7")
-def t7_phase_transition(seed: int, out: Path):
-    pt = phase_transition(seed=seed, **PT_GRID)
-    cross = pt.crossing()
-    d = pt.deltas
-    fig, ax = plt.subplots(figsize=(5.8, 4.2))
-    ax.set_facecolor("0.85")  # grey: no rho realised there
-    # one column per delta, cells centred on the realised rho = k/m (m and k are integers)
-    x_edges = np.concatenate(
-        [[d[0] - (d[1] - d[0]) / 2], (d[:-1] + d[1:]) / 2, [d[-1] + (d[-1] - d[-2]) / 2]]
-    )
-    for i in range(len(d)):
-        rho, prob = pt.curve(i)
-        mids = (rho[:-1] + rho[1:]) / 2
-        lo = max(0.0, rho[0] - (mids[0] - rho[0] if mids.size else 0.05))
-        hi = min(1.0, rho[-1] + (rho[-1] - mids[-1] if mids.size else 0.05))
-        y_edges = np.concatenate([[lo], mids, [hi]])
-        mesh = ax.pcolormesh(
-            x_edges[i : i + 2],
-            y_edges,
-            prob[:, None],
-            cmap="viridis",
-            vmin=0,
-            vmax=1,
-            shading="flat",
-        )
-    fig.colorbar(mesh, ax=ax, label="empirical P(basis pursuit recovers a)")
-    grid = np.linspace(0.05, 0.95, 91)
-    ax.plot(
-        grid,
-        [weak_threshold(x) for x in grid],
-        color="C3",
-        lw=2,
-        label=r"Donoho-Tanner weak threshold $\rho_W(\delta)$",
-    )
-    good = np.isfinite(cross)
-    ax.plot(
-        d[good],
-        cross[good],
-        "o--",
-        color="white",
-        mec="k",
-        label=f"empirical 50% crossing (p = {pt.p})",
-    )
-    ax.set_xlabel(r"$\delta = m/p$ (undersampling)")
-    ax.set_ylabel(r"$\rho = k/m$ (sparsity)")
-    ax.set_xlim(x_edges[0], x_edges[-1])
-    ax.set_ylim(0.0, 1.0)
-    ax.grid(False)
-    ax.set_title(f"T7(c): basis pursuit on Gaussian A, p = {pt.p}, {pt.trials} trials per cell")
-    ax.legend(loc="upper left", fontsize=8)
-    path = _save(fig, out / "t7_phase_transition.png")
-    half = float(cross[list(d).index(0.5)]) if 0.5 in list(d) else float("nan")
-    return [
-        (
-            path,
-            f"Success probability of basis pursuit (min |a|_1 s.t. A a = y) on Gaussian A with p = {pt.p} "
-            f"columns over (delta = m/p, rho = k/m), {pt.trials} trials per cell (cells sit at the realised k/m; grey: not sampled). The empirical 50% crossing (white) "
-            f"follows the asymptotic Donoho-Tanner weak threshold (red); at delta = 0.5 it is "
-            f"{half:.3f} against rho_W(0.5) = {WEAK_THRESHOLD_TABLE[0.5]:.3f}.",
-        )
-    ]
+    return cert.replace(details={**cert.details, "logits_gap_recovered_vs_planted": logits_gap})
