@@ -45,7 +45,7 @@ def recover_multi_env(args, load) -> tuple[dict, str]:
     from theory.environments import check_t6, environments_needed
 
     if args.model:
-        from synthetic.environments import environments_certificate
+        from proofs_check.model_checks import environments_certificate
 
         return _result(
             {
@@ -132,7 +132,7 @@ def recover_ica(args, load) -> tuple[dict, str]:
 
 
 def recover_cross_layer(args, load) -> tuple[dict, str]:
-    from synthetic.cross_layer import cross_layer_certificate
+    from proofs_check.model_checks import cross_layer_certificate
 
     try:
         layers = [int(x) for x in args.layers.split(",")]

@@ -1,4 +1,4 @@
-"""The theorem registry: for each theorem of THEORY.md, its statement, its exact (sympy) checks,
+"""The theorem registry: for each theorem of docs/theorems.md, its statement, its exact (sympy) checks,
 its numeric checks on the synthetic models, and the test module that holds its property tests.
 
 Check modules add entries with the ``@check`` decorator; ``load_all`` imports them.

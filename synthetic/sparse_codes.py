@@ -1,4 +1,4 @@
-"""Dictionaries of concept directions and k-sparse codes with known ground truth (THEORY.md T7).
+"""Dictionaries of concept directions and k-sparse codes with known ground truth (docs/theorems.md T7).
 
 Every generator is seeded (``numpy.random.Generator``); same seed, same object.
 

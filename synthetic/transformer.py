@@ -6,7 +6,7 @@
 
 Every read of the residual stream goes through a norm (ln_1, ln_2, ln_f). With the mean-centring
 LayerNorm, LN(h + c 1) = LN(h), so adding c 1 to the stream at any hook point changes nothing
-downstream: the all-ones direction is an exact symmetry (THEORY.md T2a). RMSNorm has no such symmetry.
+downstream: the all-ones direction is an exact symmetry (docs/theorems.md T2a). RMSNorm has no such symmetry.
 
 Steering ``Steering(l, v, alpha, P)`` adds ``alpha * v`` to the stream at ``blocks.{l}.hook_resid_pre``
 on the positions P (None: all), l in 0..n_layers (l = n_layers: after the last block, before ln_f).

@@ -1,11 +1,11 @@
-"""Basis pursuit, the null-space property and the Donoho-Tanner phase transition (THEORY.md T7(c)).
+"""Basis pursuit, the null-space property and the Donoho-Tanner phase transition (docs/theorems.md T7(c)).
 
 Basis pursuit (min |a|_1 subject to A a = y) recovers every k-sparse code iff A has the null-space
 property NSP(k): ``|n_S|_1 < |n_{S^c}|_1`` for every nonzero n in ker A and every |S| <= k. The
 work is split by job:
 
 - ``theory.bp_recovery``: the LP ``basis_pursuit``, the dual certificate of one l1 minimiser, and
-  ``bp_recovery_certificate`` (one planted code, LP answer and dual vector both re-run);
+  ``bp_recovery_certificate`` (one planted code: the LP's answer and a re-run dual vector);
 - ``theory.nsp``: ``null_space_property``, decided exactly for small A by two methods;
 - ``theory.phase_transition``: the empirical transition on Gaussian A and the asymptotic weak
   threshold ``weak_threshold(delta)``.

@@ -1,12 +1,12 @@
-"""Basis pursuit and the certificate that it recovers one planted code (THEORY.md T7(c)).
+"""Basis pursuit and the certificate that it recovers one planted code (docs/theorems.md T7(c)).
 
 - ``basis_pursuit(A, y)``: min |a|_1 subject to A a = y, as the linear program
   min 1^T (a+ + a-) s.t. [A, -A] (a+, a-) = y, a+- >= 0 (scipy ``linprog``, HiGHS).
 - ``dual_certificate(A, a)``: a is the *unique* l1 minimiser with behaviour A a iff A_S is
   injective and some w has ``A_S^T w = sign(a_S)`` and ``|A_{S^c}^T w|_inf < 1`` (Fuchs 2004;
   Zhang, Yin & Cheng 2015); the least such sup-norm t* comes from one LP.
-- ``bp_recovery_certificate(A, a)``: the LP's answer and the dual vector, each re-run
-  (``verify_dual``), decide whether basis pursuit recovers a.
+- ``bp_recovery_certificate(A, a)``: the LP's answer and the dual vector (re-run by
+  ``verify_dual``) decide whether basis pursuit recovers a.
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ BP_CLAIM = "basis pursuit (min |a|_1 s.t. A a = y) returns the planted code a fr
 def bp_recovery_certificate(
     A: Any, a: Any, decision_tol: float = 1e-7, dual_vector: Any = None
 ) -> Certificate:
-    """Basis pursuit on y = A a, decided by the LP's answer and a dual vector, both re-run.
+    """Basis pursuit on y = A a, decided by the LP's answer and a re-run dual vector.
 
     The dual vector w (``dual_certificate``'s, or ``dual_vector`` when given) is re-run by
     ``verify_dual``: ``t = |A_{S^c}^T w|_inf`` and the equality residual ``e`` (held to DUAL_TOL).

@@ -1,4 +1,4 @@
-"""Twins on smooth models: walk the level set {B = B(v)} away from v (THEORY.md T3).
+"""Twins on smooth models: walk the level set {B = B(v)} away from v (docs/theorems.md T3).
 
 Each step moves along the projection of -grad cos(w, v) on ker J(w) (the class's tangent space),
 then Gauss-Newton pulls the trial back onto the level set; the member found is re-run through a

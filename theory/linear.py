@@ -1,4 +1,4 @@
-"""Linear readouts (THEORY.md T1, T1a, T1b): the class of v is the affine subspace v + ker L.
+"""Linear readouts (docs/theorems.md T1, T1a, T1b): the class of v is the affine subspace v + ker L.
 
 If behaviour depends on v only through L v, then ``[v] = v + ker L``; ``dim [v] = d - rank L``; the
 minimum-norm member is ``v_id = L^+ L v`` (projection of v on the row space of L). Numeric input is

@@ -1,4 +1,4 @@
-"""The null-space property, decided exactly for small A (THEORY.md T7(c)).
+"""The null-space property, decided exactly for small A (docs/theorems.md T7(c)).
 
 NSP(k) holds iff ``|n_S|_1 < |n_{S^c}|_1`` for every nonzero n in ker A and every |S| <= k; basis
 pursuit recovers every k-sparse code iff NSP(k) holds. ``null_space_property`` decides

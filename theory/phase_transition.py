@@ -1,4 +1,4 @@
-"""The Donoho-Tanner phase transition of basis pursuit (THEORY.md T7(c)).
+"""The Donoho-Tanner phase transition of basis pursuit (docs/theorems.md T7(c)).
 
 ``phase_transition`` measures the success probability of basis pursuit on Gaussian A over a grid of
 (delta = m/p, rho = k/m) (m and k rounded half up); ``weak_threshold(delta)`` is the asymptotic

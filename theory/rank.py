@@ -1,4 +1,4 @@
-"""Certified numerical rank from singular values (THEORY.md section 3).
+"""Certified numerical rank from singular values (docs/theorems.md section 3).
 
 Singular values s_1 >= ... >= s_n of an (M, d) matrix are split by a tolerance tau (default
 ``max(M, d) * eps * s_1``): those <= tau count as zero, so ``rank = #{s_i > tau}``. The decision is

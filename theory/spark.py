@@ -1,4 +1,4 @@
-"""Spark and the uniqueness of sparse codes (THEORY.md T7(a), T7(b)).
+"""Spark and the uniqueness of sparse codes (docs/theorems.md T7(a), T7(b)).
 
 ``spark(A)`` is the smallest number of linearly dependent columns of A (p + 1 by convention when A
 has full column rank: no subset is dependent). T7: with behaviour ``A a`` (``A = L Phi``), every

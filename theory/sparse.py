@@ -1,4 +1,4 @@
-"""Sparsity restores identifiability (THEORY.md T7): the public entry point.
+"""Sparsity restores identifiability (docs/theorems.md T7): the public entry point.
 
 Steering vectors ``v = Phi a`` with a k-sparse code a over a known dictionary Phi, read linearly
 through ``A = L Phi``:
