@@ -16,6 +16,8 @@ import numpy as np
 from theory.certificate import Certificate, Verdict, to_jsonable
 from theory.validation import InputError
 
+from .cli_model import add_model_options, trait_sets
+
 EXIT_BAD_INPUT = 2
 
 
@@ -221,6 +223,7 @@ def cmd_local(args: argparse.Namespace) -> int:
         length=args.length,
         seed=args.seed,
         tol=args.tol,
+        **trait_sets(args),
     )
     p = local_payload(cert)
     s = np.asarray(p["singular_values"])
@@ -255,6 +258,7 @@ def cmd_twin(args: argparse.Namespace) -> int:
         length=args.length,
         seed=args.seed,
         max_steps=args.steps,
+        **trait_sets(args),
     )
     p = {
         "model": args.model,
@@ -355,14 +359,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_recover(sub, _Parser, _positive_float)
 
-    from synthetic.zoo import MODEL_NAMES
-
     for name, func, helptext in (
-        ("local", cmd_local, "T3: spectrum and null space of a built-in model's Jacobian"),
+        ("local", cmd_local, "T3: spectrum and null space of a model's Jacobian"),
         ("twin", cmd_twin, "T3: walk the class of v to a far member, re-run through the model"),
     ):
         sp = sub.add_parser(name, help=helptext)
-        sp.add_argument("--model", default="tiny-ln", help=f"one of {', '.join(MODEL_NAMES)}")
+        add_model_options(sp)
         sp.add_argument("--layer", type=int, default=1)
         sp.add_argument("--channel", default="trait", help="logits, probs or trait")
         sp.add_argument("--prompts", type=int, default=8)

@@ -13,6 +13,8 @@ import numpy as np
 from theory.certificate import Certificate
 from theory.validation import InputError
 
+from .cli_model import add_model_options, trait_sets
+
 
 def _certificate_lines(cert: Certificate, label: str) -> list[str]:
     lines = [
@@ -57,6 +59,7 @@ def recover_multi_env(args, load) -> tuple[dict, str]:
                     args.prompts,
                     args.seed,
                     args.tol,
+                    **trait_sets(args),
                 )
             }
         )
@@ -148,6 +151,7 @@ def recover_cross_layer(args, load) -> tuple[dict, str]:
                 args.seed,
                 propagate=args.propagate,
                 tol=args.tol,
+                **trait_sets(args),
             )
         }
     )
@@ -178,9 +182,7 @@ def add_parser(sub, parser_class, positive_float) -> None:
     me.add_argument("--d", type=int, default=12)
     me.add_argument("--rank", type=int, default=3)
     me.add_argument("--envs", type=int, default=4)
-    me.add_argument(
-        "--model", help="a built-in transformer: environments are token-family prompt sets"
-    )
+    add_model_options(me, default=None)  # with --model, environments are token-family prompt sets
     me.add_argument("--layer", type=int, default=1, help="with --model")
     me.add_argument(
         "--channel", choices=["logits", "probs", "trait"], default="trait", help="with --model"
@@ -207,7 +209,7 @@ def add_parser(sub, parser_class, positive_float) -> None:
     common(ica)
 
     cl = kinds.add_parser("cross-layer", help="T9: the same concept steered at several layers")
-    cl.add_argument("--model", default="tiny-ln")
+    add_model_options(cl)
     cl.add_argument("--layers", default="0,1,2")
     cl.add_argument("--channel", choices=["logits", "probs", "trait"], default="trait")
     cl.add_argument("--prompts", type=int, default=4)

@@ -9,6 +9,7 @@ whole model (``theory.rerun.rerun_ratio``): the ratio becomes the certificate's 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from synthetic.cross_layer import (
 )
 from synthetic.environments import environment_problems, reverify_environments
 from synthetic.local_problems import steering_vector, zoo_local
-from synthetic.zoo import load_model, make_prompts
+from synthetic.zoo import make_prompts, resolve_model
 from theory.certificate import Certificate, Verdict, min_margin, ratio_margin
 from theory.cross_layer import check_t9
 from theory.environments import check_t6_local
@@ -32,23 +33,25 @@ NOT_SURVIVED = "the common null direction did not survive a re-run through the m
 
 
 def local_certificate(
-    name: str,
+    name: Any,
     layer: int,
     channel: str,
     n_prompts: int = 8,
     length: int = 8,
     seed: int = 0,
     tol: float | None = None,
+    plus: Sequence[Any] = (),
+    minus: Sequence[Any] = (),
 ) -> Certificate:
-    """``steerid local``: the T3 spectrum certificate (rank, null space, symmetries) of zoo model
-    ``name`` at ``layer`` for one channel."""
+    """``steerid local``: the T3 spectrum certificate (rank, null space, symmetries) of model
+    ``name`` (zoo name, checkpoint directory or TraitModel) at ``layer`` for one channel."""
     channel = as_choice("channel", channel, CHANNELS)
-    z = zoo_local(name, layer, n_prompts, length, seed)
+    z = zoo_local(name, layer, n_prompts, length, seed, plus=plus, minus=minus)
     return spectrum_certificate(z.problem, z.vector, channel, tol=tol, seed=seed)
 
 
 def twin_certificate(
-    name: str,
+    name: Any,
     layer: int,
     channel: str,
     n_prompts: int = 8,
@@ -56,11 +59,13 @@ def twin_certificate(
     seed: int = 0,
     target_cosine: float = 0.0,
     max_steps: int = 60,
+    plus: Sequence[Any] = (),
+    minus: Sequence[Any] = (),
 ) -> Certificate:
     """``steerid twin``: a level-set walk from v to a far member of its class; the verdict is gated
     on the witness's re-run through the whole model (``forward`` with a ``Steering``)."""
     channel = as_choice("channel", channel, CHANNELS)
-    z = zoo_local(name, layer, n_prompts, length, seed)
+    z = zoo_local(name, layer, n_prompts, length, seed, plus=plus, minus=minus)
     return twin_search(
         z.problem,
         z.vector,
@@ -96,11 +101,13 @@ def cross_layer_certificate(
     tol: float | None = None,
     alphas: Sequence[float] = (1.0, 2.0),
     length: int = 6,
+    plus: Sequence[Any] = (),
+    minus: Sequence[Any] = (),
 ) -> Certificate:
-    """T9 for zoo model ``name``: the concept-plus-noise vector v steered at ``layers`` (T_j = I,
+    """T9 for model ``name``: the concept-plus-noise vector v steered at ``layers`` (T_j = I,
     or the propagation Jacobians with ``propagate``); a common null direction, when found, is
     re-run through the whole model at every layer and the verdict gated on it."""
-    model = load_model(name, seed)
+    model = resolve_model(name, seed, plus, minus)
     n_prompts = as_positive_int("n_prompts", n_prompts)
     propagate = as_bool("propagate", propagate)
     prompts = make_prompts(model, n_prompts, length, seed)
@@ -108,13 +115,13 @@ def cross_layer_certificate(
     layers = [int(p.meta["layer"]) for p in problems]
     v = steering_vector(model, seed)
     transfers = propagation_transfers(model, layers, prompts) if propagate else None
-    cert = check_t9(problems, v, channel, transfers, tol).replace(model=name)
+    cert = check_t9(problems, v, channel, transfers, tol).replace(model=model.name)
     if "common_null_direction" not in cert.witness:
         return cert
     u = np.asarray(cert.witness["common_null_direction"])
     ts = transfers if transfers is not None else [np.eye(v.size)] * len(layers)
     ratio = reverify_null_direction(model, layers, prompts, v, u, ts, channel, alphas, seed=seed)
-    return gate_on_rerun(cert, ratio, name)
+    return gate_on_rerun(cert, ratio, model.name)
 
 
 def environments_certificate(
@@ -126,19 +133,21 @@ def environments_certificate(
     seed: int = 0,
     tol: float | None = None,
     n_families: int | None = None,
+    plus: Sequence[Any] = (),
+    minus: Sequence[Any] = (),
 ) -> Certificate:
-    """T6 on zoo model ``name``: v = steering_vector(model) observed in the first ``n_envs`` of
+    """T6 on model ``name``: v = steering_vector(model) observed in the first ``n_envs`` of
     ``n_families`` (default n_envs) token-family environments; a common null direction is re-run
     through the whole model in every environment and the verdict gated on it."""
-    model = load_model(name, seed)
+    model = resolve_model(name, seed, plus, minus)
     problems = environment_problems(
         model, layer, n_envs, n_prompts, seed=seed, n_families=n_families
     )
     v = steering_vector(model, seed)
-    cert = check_t6_local(problems, v, channel, tol).replace(model=name)
+    cert = check_t6_local(problems, v, channel, tol).replace(model=model.name)
     if "common_null_direction" not in cert.witness:
         return cert
     u = np.asarray(cert.witness["common_null_direction"])
     return gate_on_rerun(
-        cert, reverify_environments(model, problems, v, u, channel, seed=seed), name
+        cert, reverify_environments(model, problems, v, u, channel, seed=seed), model.name
     )

@@ -17,13 +17,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from synthetic.local_problems import local_problem, steered_behaviour
+from synthetic.trait_model import TraitModel
 from synthetic.transformer import resid_pre, run_blocks
-from synthetic.zoo import PlantedModel
 from theory.rerun import rerun_ratio
 from theory.validation import InputError
 
 
-def _check_layers(model: PlantedModel, layers: Sequence[int]) -> list[int]:
+def _check_layers(model: TraitModel, layers: Sequence[int]) -> list[int]:
     L = model.cfg.n_layers
     out = []
     for layer in layers:
@@ -44,7 +44,7 @@ def _check_layers(model: PlantedModel, layers: Sequence[int]) -> list[int]:
 
 
 def layer_problems(
-    model: PlantedModel, layers: Sequence[int], prompts: Any, alphas: Sequence[float] = (1.0,)
+    model: TraitModel, layers: Sequence[int], prompts: Any, alphas: Sequence[float] = (1.0,)
 ) -> list:
     """One LocalProblem per layer, same prompts and strengths."""
     return [
@@ -54,7 +54,7 @@ def layer_problems(
 
 
 def propagation_transfers(
-    model: PlantedModel, layers: Sequence[int], prompts: Any
+    model: TraitModel, layers: Sequence[int], prompts: Any
 ) -> list[np.ndarray]:
     """T_j = mean_{x, t} d h_{l_j}(x)_t / d v for v added at every position of layer l_1 (T_1 = I)."""
     layers = _check_layers(model, layers)
@@ -74,7 +74,7 @@ def propagation_transfers(
 
 
 def reverify_null_direction(
-    model: PlantedModel,
+    model: TraitModel,
     layers: Sequence[int],
     prompts: Any,
     v: np.ndarray,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from synthetic.local_problems import local_problem, steered_behaviour
-from synthetic.zoo import PlantedModel
+from synthetic.trait_model import TraitModel
 from theory.rerun import rerun_ratio
 from theory.validation import InputError
 
@@ -24,7 +24,7 @@ def _positive_int(name: str, x) -> int:
 
 
 def family_prompts(
-    model: PlantedModel, family: int, n_families: int, n_prompts: int, length: int, seed: int = 0
+    model: TraitModel, family: int, n_families: int, n_prompts: int, length: int, seed: int = 0
 ) -> np.ndarray:
     """(n_prompts, length) token ids drawn from token family ``family`` of ``n_families``."""
     n_families = _positive_int("n_families", n_families)
@@ -45,7 +45,7 @@ def family_prompts(
 
 
 def environment_problems(
-    model: PlantedModel,
+    model: TraitModel,
     layer: int,
     n_envs: int,
     n_prompts: int = 4,
@@ -74,7 +74,7 @@ def environment_problems(
 
 
 def reverify_environments(
-    model: PlantedModel,
+    model: TraitModel,
     problems: Sequence,
     v: np.ndarray,
     u: np.ndarray,

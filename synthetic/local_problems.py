@@ -18,8 +18,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from synthetic.transformer import TransformerConfig, forward, resid_pre, run_from
-from synthetic.zoo import PlantedModel, load_model, make_prompts, trait_score
+from synthetic.trait_model import TraitModel, trait_score
+from synthetic.transformer import TransformerConfig, forward, resid_pre, run_from, unembedding
+from synthetic.zoo import make_prompts, resolve_model
 from theory.jacobian import CHANNELS, LocalProblem
 from theory.steering import Steering
 from theory.validation import InputError
@@ -36,15 +37,15 @@ def _downstream(cfg: TransformerConfig, layer: int):
     return downstream
 
 
-def _check_model(model: Any) -> PlantedModel:
-    if not isinstance(model, PlantedModel):
+def _check_model(model: Any) -> TraitModel:
+    if not isinstance(model, TraitModel):
         raise InputError(
-            f"model must be a zoo PlantedModel (synthetic.zoo.load_model), got {type(model).__name__}"
+            f"model must be a TraitModel (synthetic.zoo.load_model), got {type(model).__name__}"
         )
     return model
 
 
-def _check_layer(model: PlantedModel, layer: Any) -> int:
+def _check_layer(model: TraitModel, layer: Any) -> int:
     L = model.cfg.n_layers
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
         raise InputError(f"layer must be an int in [0, n_layers] = [0, {L}], got {layer!r}")
@@ -53,7 +54,7 @@ def _check_layer(model: PlantedModel, layer: Any) -> int:
     return int(layer)
 
 
-def _check_prompts(model: PlantedModel, prompts: Any) -> np.ndarray:
+def _check_prompts(model: TraitModel, prompts: Any) -> np.ndarray:
     try:
         arr = np.asarray(prompts)
     except Exception as exc:
@@ -106,7 +107,7 @@ def transformer_problem(
     return LocalProblem(
         downstream=fn,
         stream=stream,
-        w_u=np.asarray(params["w_u"]),
+        w_u=np.asarray(unembedding(params)),
         b_u=None,
         positions=positions,
         alphas=alphas,
@@ -117,7 +118,7 @@ def transformer_problem(
 
 
 def local_problem(
-    model: PlantedModel,
+    model: TraitModel,
     layer: int,
     prompts: Any = None,
     n_prompts: int = 8,
@@ -154,7 +155,7 @@ def local_problem(
 
 
 def steered_behaviour(
-    model: PlantedModel,
+    model: TraitModel,
     layer: int,
     prompts: Any,
     v: Any,
@@ -190,7 +191,7 @@ def steered_behaviour(
     return np.stack(out)
 
 
-def behaviour_verifier(model: PlantedModel, problem: LocalProblem, prompts: Any, channel: str):
+def behaviour_verifier(model: TraitModel, problem: LocalProblem, prompts: Any, channel: str):
     """v -> B(v) through ``forward`` for the prompts, layer, strengths and positions of ``problem``."""
     layer = int(problem.meta["layer"])
     return lambda v: steered_behaviour(
@@ -199,12 +200,15 @@ def behaviour_verifier(model: PlantedModel, problem: LocalProblem, prompts: Any,
 
 
 def steering_vector(
-    model: PlantedModel, seed: int = 0, scale: float = 2.0, noise: float = 0.5
+    model: TraitModel, seed: int = 0, scale: float = 2.0, noise: float = 0.5
 ) -> np.ndarray:
     """``scale * c + noise * g`` with g ~ N(0, I_d) from ``default_rng(seed)``: along the planted
-    concept, with parts in every direction (the all-ones direction included)."""
+    concept, with parts in every direction (the all-ones direction included). A model with no known
+    concept (a checkpoint) gets ``scale * g / |g|``, a random direction of the same length."""
     model = _check_model(model)
     g = np.random.default_rng(seed).standard_normal(model.cfg.d_model)
+    if model.concept is None:
+        return scale * g / np.linalg.norm(g)
     return scale * np.asarray(model.concept) + noise * g
 
 
@@ -212,7 +216,7 @@ def steering_vector(
 class ZooLocal:
     """A zoo model cut at one layer: the model, its prompts, the LocalProblem and the steering vector."""
 
-    model: PlantedModel
+    model: TraitModel
     prompts: np.ndarray
     problem: LocalProblem
     vector: np.ndarray
@@ -223,17 +227,20 @@ class ZooLocal:
 
 
 def zoo_local(
-    name: str,
+    name: Any,
     layer: int,
     n_prompts: int = 8,
     length: int = 8,
     seed: int = 0,
     alphas: Sequence[float] = (1.0,),
     positions: Sequence[int] | None = None,
+    plus: Sequence[Any] = (),
+    minus: Sequence[Any] = (),
 ) -> ZooLocal:
-    """``load_model(name, seed)`` cut at ``layer`` on ``make_prompts(model, n_prompts, length, seed)``,
-    with ``v = steering_vector(model, seed)``."""
-    model = load_model(name, seed)
+    """``load_model(name, seed, plus, minus)`` (a zoo name, a checkpoint directory or a TraitModel)
+    cut at ``layer`` on ``make_prompts(model, n_prompts, length, seed)``, with
+    ``v = steering_vector(model, seed)``."""
+    model = resolve_model(name, seed, plus, minus)
     prompts = make_prompts(model, n_prompts, length, seed)
     problem = local_problem(model, layer, prompts=prompts, alphas=alphas, positions=positions)
     return ZooLocal(model, prompts, problem, steering_vector(model, seed))

@@ -17,24 +17,37 @@ small-ln. With embedding rows of norm ~1 instead of EMBED_SCALE = 3 it went nega
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from synthetic.transformer import Transformer, TransformerConfig, init_params
-from theory.steering import Steering
+from synthetic.trait_model import TraitModel, _token_set, trait_score
+from synthetic.transformer import TransformerConfig, init_params
 from theory.validation import (
     InputError,
     as_choice,
     as_int,
-    as_int_tuple,
     as_positive_int,
     as_real,
     as_seed,
-    as_vector,
 )
+
+__all__ = [
+    "BETA",
+    "GAMMA",
+    "MODEL_NAMES",
+    "PlantedModel",
+    "TraitModel",
+    "load_model",
+    "make_prompts",
+    "plant_concept",
+    "resolve_model",
+    "trait_score",
+]
 
 BETA = 2.0  # how strongly concept tokens write c into the embedding
 GAMMA = 3.0  # how strongly trait tokens read c from the final stream
@@ -73,23 +86,21 @@ MODEL_NAMES: tuple[str, ...] = tuple(_SPECS)
 
 
 @jax.tree_util.register_pytree_node_class
-class PlantedModel(Transformer):
+class PlantedModel(TraitModel):
     """A toy transformer with a planted concept direction and the trait token sets that read it.
 
     A callable pytree (``model(tokens, steering=None)`` -> logits): its leaves are ``params`` and
     ``concept``; name, cfg, the token sets, beta, gamma and seed are static.
 
     concept        : (d,) unit vector c, orthogonal to the all-ones vector.
-    plus, minus    : sorted token ids of S+ (trait expressed) and S- (trait opposed), disjoint.
+    plus, minus    : sorted token ids of S+ (trait expressed) and S- (trait opposed), disjoint,
+                     non-empty.
     concept_tokens : sorted token ids whose embeddings carry + beta c (disjoint from S+ and S-).
     """
 
-    __slots__ = ("name", "concept", "_plus", "_minus", "_concept_tokens", "beta", "gamma", "seed")
-    name: str
-    concept: Any
+    __slots__ = ("beta", "gamma")
     beta: float
     gamma: float
-    seed: int
 
     def __init__(
         self,
@@ -104,123 +115,25 @@ class PlantedModel(Transformer):
         gamma: float = GAMMA,
         seed: int = 0,
     ) -> None:
-        super().__init__(cfg, params)
-        V = cfg.vocab_size
-        concept = as_vector("concept", concept, cfg.d_model)
-        concept.setflags(write=False)
-        plus, minus = _token_set("plus", plus, V), _token_set("minus", minus, V)
-        if np.intersect1d(plus, minus).size:
-            raise InputError("plus and minus must be disjoint")
-        tokens = _token_set("concept_tokens", concept_tokens, V)
-        self._fill(
-            str(name),
-            concept,
-            (tuple(plus.tolist()), tuple(minus.tolist()), tuple(tokens.tolist())),
-            as_real("beta", beta),
-            as_real("gamma", gamma),
-            as_seed("seed", seed),
-        )
-
-    def _fill(self, name, concept, sets, beta, gamma, seed) -> None:
-        for field, value in (
-            ("name", name),
-            ("concept", concept),
-            ("_plus", sets[0]),
-            ("_minus", sets[1]),
-            ("_concept_tokens", sets[2]),
-            ("beta", beta),
-            ("gamma", gamma),
-            ("seed", seed),
-        ):
-            object.__setattr__(self, field, value)
-
-    @staticmethod
-    def _ids(ids: tuple[int, ...]) -> np.ndarray:
-        arr = np.asarray(ids, dtype=np.int64)
-        arr.setflags(write=False)
-        return arr
-
-    @property
-    def plus(self) -> np.ndarray:
-        return self._ids(self._plus)
-
-    @property
-    def minus(self) -> np.ndarray:
-        return self._ids(self._minus)
-
-    @property
-    def concept_tokens(self) -> np.ndarray:
-        return self._ids(self._concept_tokens)
+        if concept is None:
+            raise InputError("concept is required: a vector of length d_model")
+        super().__init__(name, cfg, params, plus, minus, seed, concept, concept_tokens)
+        for set_name in ("plus", "minus", "concept_tokens"):
+            if not getattr(self, "_" + set_name):
+                raise InputError(f"{set_name} must not be empty")
+        object.__setattr__(self, "beta", as_real("beta", beta))
+        object.__setattr__(self, "gamma", as_real("gamma", gamma))
 
     def tree_flatten(self):
-        aux = (
-            self.cfg,
-            self.name,
-            (self._plus, self._minus, self._concept_tokens),
-            self.beta,
-            self.gamma,
-            self.seed,
-        )
-        return (self.params, self.concept), aux
+        leaves, aux = super().tree_flatten()
+        return leaves, (aux, self.beta, self.gamma)
 
     @classmethod
     def tree_unflatten(cls, aux, leaves):
-        obj = object.__new__(cls)
-        object.__setattr__(obj, "cfg", aux[0])
-        object.__setattr__(obj, "params", leaves[0])
-        obj._fill(aux[1], leaves[1], aux[2], aux[3], aux[4], aux[5])
+        obj = super().tree_unflatten(aux[0], leaves)
+        object.__setattr__(obj, "beta", aux[1])
+        object.__setattr__(obj, "gamma", aux[2])
         return obj
-
-    def logits(self, tokens, steering: Steering | None = None):
-        """``model(tokens, steering)``: logits (..., T, V)."""
-        return self(tokens, steering)
-
-    def trait(self, tokens, steering: Steering | None = None):
-        """Trait score of each prompt, (...,): ``trait_score(logits, plus, minus)`` at the last
-        position."""
-        return trait_score(self(tokens, steering), self.plus, self.minus)
-
-
-def trait_score(logits, plus, minus):
-    """``logsumexp(z[S+]) - logsumexp(z[S-])`` at the last position: logits (..., T, V) -> (...,).
-
-    ``plus`` and ``minus`` are non-empty, disjoint sets of token ids in [0, V). jit/grad-friendly in
-    ``logits`` (the id sets must be concrete); a set's logsumexp ignores every other token exactly."""
-    if logits is None:
-        raise InputError("logits is required: an array of shape (..., T, V), got None")
-    if not isinstance(logits, jax.core.Tracer):
-        try:
-            logits = np.asarray(logits)
-        except Exception as exc:
-            raise InputError(
-                f"logits must be a numeric array of shape (..., T, V): {exc}"
-            ) from None
-        if logits.dtype.kind not in "iuf":
-            raise InputError(f"logits must be real numeric, got dtype {logits.dtype}")
-        if logits.size and not np.all(np.isfinite(logits)):
-            raise InputError("logits must be finite, found NaN or infinite entries")
-    if logits.ndim < 2 or 0 in logits.shape:
-        raise InputError(
-            f"logits must have shape (..., T, V) with T, V >= 1, got {tuple(logits.shape)}"
-        )
-    V = logits.shape[-1]
-    plus = _token_set("plus", plus, V)
-    minus = _token_set("minus", minus, V)
-    if np.intersect1d(plus, minus).size:
-        raise InputError(
-            f"plus and minus must be disjoint, both contain {np.intersect1d(plus, minus).tolist()}"
-        )
-    in_plus, in_minus = np.zeros(V, bool), np.zeros(V, bool)
-    in_plus[plus], in_minus[minus] = True, True
-    return _trait_jit(jnp.asarray(logits, dtype=jnp.float64), in_plus, in_minus)
-
-
-@jax.jit
-def _trait_jit(logits, in_plus, in_minus):
-    """The sets enter as boolean masks, so one compilation serves every S+ and S- of a given V."""
-    last = logits[..., -1, :]
-    lse = lambda mask: jax.scipy.special.logsumexp(jnp.where(mask, last, -jnp.inf), axis=-1)
-    return lse(in_plus) - lse(in_minus)
 
 
 def plant_concept(
@@ -247,10 +160,41 @@ def plant_concept(
     return {**params, "wte": jnp.asarray(wte), "w_u": jnp.asarray(w_u)}
 
 
-def load_model(name: str, seed: int = 0) -> PlantedModel:
-    """The zoo model ``name`` (one of MODEL_NAMES) built from ``seed``: params from
-    ``init_params(cfg, jax.random.key(seed))``, then c, S+, S- and the concept tokens drawn from
-    ``numpy.random.default_rng(seed)`` and planted. Same name and seed, same model."""
+def load_model(name: Any, seed: int = 0, plus: Any = (), minus: Any = ()) -> TraitModel:
+    """The zoo model ``name`` (one of MODEL_NAMES), or the checkpoint directory ``name``.
+
+    Zoo: params from ``init_params(cfg, jax.random.key(seed))``, then c, S+, S- and the concept
+    tokens drawn from ``numpy.random.default_rng(seed)`` and planted (a ``PlantedModel``); same name
+    and seed, same model. Checkpoint: ``synthetic.checkpoint.load_checkpoint`` as a ``TraitModel``
+    with no known concept, trait sets ``plus``/``minus`` given as token ids, or as strings when the
+    directory has a tokenizer.json (each string must be one token)."""
+    if isinstance(name, os.PathLike) or (isinstance(name, str) and name not in MODEL_NAMES):
+        if Path(name).is_dir():
+            return _checkpoint_model(Path(name), seed, plus, minus)
+        raise InputError(
+            f"name must be one of {MODEL_NAMES} or a checkpoint directory, got {str(name)!r}"
+        )
+    if tuple(plus) or tuple(minus):
+        raise InputError("plus and minus are planted in a zoo model; give them for checkpoints only")
+    return _zoo_model(name, seed)
+
+
+def resolve_model(model: Any, seed: int = 0, plus: Any = (), minus: Any = ()) -> TraitModel:
+    """``model`` itself when it is a TraitModel, else ``load_model(model, seed, plus, minus)``."""
+    if isinstance(model, TraitModel):
+        return model
+    return load_model(model, seed, plus, minus)
+
+
+def _checkpoint_model(path: Path, seed: int, plus: Any, minus: Any) -> TraitModel:
+    from synthetic.checkpoint import load_checkpoint, trait_token_ids
+
+    model = load_checkpoint(path)
+    plus, minus = trait_token_ids(path, "plus", plus), trait_token_ids(path, "minus", minus)
+    return TraitModel(str(path), model.cfg, model.params, plus, minus, as_seed("seed", seed))
+
+
+def _zoo_model(name: str, seed: int) -> PlantedModel:
     name = as_choice("name", name, MODEL_NAMES)
     seed = as_seed("seed", seed)
     cfg, n_trait, n_concept = _SPECS[name]
@@ -278,18 +222,19 @@ def load_model(name: str, seed: int = 0) -> PlantedModel:
 
 
 def make_prompts(
-    model_or_cfg: PlantedModel | TransformerConfig, n_prompts: int, length: int, seed: int = 0
+    model_or_cfg: TraitModel | TransformerConfig, n_prompts: int, length: int, seed: int = 0
 ) -> np.ndarray:
     """(n_prompts, length) int64 token ids drawn uniformly from the vocabulary by
-    ``numpy.random.default_rng(seed)``; for a PlantedModel about half the prompts also get one of its
-    concept tokens at a random position."""
-    if isinstance(model_or_cfg, PlantedModel):
+    ``numpy.random.default_rng(seed)``; for a model with concept tokens about half the prompts also
+    get one of them at a random position."""
+    if isinstance(model_or_cfg, TraitModel):
         cfg, concept_tokens = model_or_cfg.cfg, model_or_cfg.concept_tokens
     elif isinstance(model_or_cfg, TransformerConfig):
         cfg, concept_tokens = model_or_cfg, None
     else:
         raise InputError(
-            f"model_or_cfg must be a PlantedModel or TransformerConfig, got {type(model_or_cfg).__name__}"
+            "model_or_cfg must be a TraitModel or TransformerConfig, got "
+            f"{type(model_or_cfg).__name__}"
         )
     n_prompts = as_positive_int("n_prompts", n_prompts)
     length = as_int("length", length, low=1, high=cfg.n_ctx)
@@ -300,8 +245,3 @@ def make_prompts(
         cols = rng.integers(0, length, size=rows.size)
         tokens[rows, cols] = rng.choice(concept_tokens, size=rows.size)
     return tokens
-
-
-def _token_set(name: str, ids: Any, V: int) -> np.ndarray:
-    """A non-empty 1-d array of distinct integer token ids in [0, V)."""
-    return np.asarray(as_int_tuple(name, ids, low=0, high=V - 1, distinct=True), dtype=np.int64)
