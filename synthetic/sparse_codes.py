@@ -23,6 +23,7 @@ import numpy as np
 import sympy
 
 from theory.validation import (
+    InputError,
     as_bool,
     as_generator,
     as_int,
@@ -65,11 +66,11 @@ def sparse_code(
     if support is not None:
         support = as_int_tuple("support", support, low=0, high=p - 1, nonempty=False, distinct=True)
         if len(support) != k:
-            raise ValueError(f"support must have k = {k} distinct indices, got {list(support)}")
+            raise InputError(f"support must have k = {k} distinct indices, got {list(support)}")
     if signs is not None:
         signs = as_real_tuple("signs", signs, nonempty=False)
         if len(signs) != k or any(abs(x) != 1 for x in signs):
-            raise ValueError(f"signs must be {k} entries of +-1, got {list(signs)}")
+            raise InputError(f"signs must be {k} entries of +-1, got {list(signs)}")
     if support is None:
         support = np.sort(rng.choice(p, size=k, replace=False))
     support = np.asarray(support, dtype=int)
@@ -102,7 +103,7 @@ def _check_spark(m: int, p: int, spark: int) -> None:
     """The sparks an m x p matrix can have: 1..min(m + 1, p), or p + 1 when m >= p."""
     allowed = sorted(set(range(1, min(m + 1, p) + 1)) | ({p + 1} if m >= p else set()))
     if spark not in allowed:
-        raise ValueError(f"spark must be one of {allowed} for an {m} x {p} matrix, got {spark}")
+        raise InputError(f"spark must be one of {allowed} for an {m} x {p} matrix, got {spark}")
 
 
 def planted_spark_matrix(
@@ -125,7 +126,7 @@ def planted_spark_matrix(
     rng = as_generator("seed", seed)
     plant = spark <= min(m, p)
     if exact and plant and spark >= 2 and 2 * spark - 3 > m:
-        raise ValueError(
+        raise InputError(
             f"exact planting proves spark = {spark} only when 2 spark - 3 <= m = {m}; "
             "use float mode or more rows"
         )
@@ -173,7 +174,7 @@ def concept_dictionary(
     planted = planted_spark_matrix(d, p, spark, rng)
     norms = np.linalg.norm(planted.matrix, axis=0)
     if np.any(norms == 0):
-        raise ValueError("spark 1 (a zero column) has no unit-norm dictionary")
+        raise InputError("spark 1 (a zero column) has no unit-norm dictionary")
     null = None if planted.null_vector is None else planted.null_vector * norms
     return PlantedSpark(
         matrix=planted.matrix / norms,

@@ -156,7 +156,6 @@ def _trait_jit(logits, in_plus, in_minus):
     return lse(in_plus) - lse(in_minus)
 
 
-
 def _token_set(name: str, ids: Any, V: int, allow_empty: bool = False) -> np.ndarray:
     """A 1-d array of distinct integer token ids in [0, V), non-empty unless ``allow_empty``."""
     ids = as_int_tuple(name, ids, low=0, high=V - 1, distinct=True, nonempty=not allow_empty)

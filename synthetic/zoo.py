@@ -175,7 +175,9 @@ def load_model(name: Any, seed: int = 0, plus: Any = (), minus: Any = ()) -> Tra
             f"name must be one of {MODEL_NAMES} or a checkpoint directory, got {str(name)!r}"
         )
     if tuple(plus) or tuple(minus):
-        raise InputError("plus and minus are planted in a zoo model; give them for checkpoints only")
+        raise InputError(
+            "plus and minus are planted in a zoo model; give them for checkpoints only"
+        )
     return _zoo_model(name, seed)
 
 

@@ -19,6 +19,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from theory.validation import InputError
+
 
 class Verdict(str, enum.Enum):  # noqa: UP042  (str mixin keeps `verdict == "holds"` working)
     """Outcome of a check: the claim holds, is violated (a counterexample exists), or is undecided."""
@@ -231,7 +233,7 @@ class Certificate:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
-            raise ValueError(f"certificate JSON has unknown fields {sorted(unknown)}")
+            raise InputError(f"certificate JSON has unknown fields {sorted(unknown)}")
         cr = data.get("cosine_range")
         if cr is not None:
             data["cosine_range"] = CosineRange(cr["inf"], cr["sup"], cr["inf_attained"])

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from theory.validation import InputError
+
 from .certificate import Certificate, Verdict, min_margin, ratio_margin
 from .jacobian import (
     EngineOptions,
@@ -51,7 +53,7 @@ def _steps(name: str, eps: Any, at_least: int = 1) -> np.ndarray:
     """Positive finite step sizes, at least ``at_least`` of them."""
     e = np.array(as_real_tuple(name, eps, low=0.0, low_open=True))
     if e.size < at_least:
-        raise ValueError(f"{name} must hold at least {at_least} step sizes, got {e.size}")
+        raise InputError(f"{name} must hold at least {at_least} step sizes, got {e.size}")
     return e
 
 

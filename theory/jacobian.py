@@ -26,6 +26,8 @@ import numpy as np
 import scipy.linalg
 import scipy.special
 
+from theory.validation import InputError
+
 from .blas import one_blas_thread
 from .jacobian_dense import dense_jacobian
 from .jacobian_kernels import (
@@ -82,7 +84,7 @@ def _options(options: Any) -> EngineOptions:
     if options is None:
         return EngineOptions()
     if not isinstance(options, EngineOptions):
-        raise ValueError(f"options must be an EngineOptions or None, got {type(options).__name__}")
+        raise InputError(f"options must be an EngineOptions or None, got {type(options).__name__}")
     return options
 
 
@@ -174,7 +176,7 @@ def tangents(
     vec = jnp.asarray(problem.vector(v))
     dirs = as_float_array("directions", directions, 2)
     if dirs.shape[1] != problem.d:
-        raise ValueError(
+        raise InputError(
             f"directions must have shape (b, d) with d = {problem.d}, got {dirs.shape}"
         )
     args = problem.jax_args("logits")
@@ -204,7 +206,7 @@ def coordinates_vjp(
     )
     cot = as_float_array("cotangent", cotangent, len(shape))
     if cot.shape != shape:
-        raise ValueError(
+        raise InputError(
             f"cotangent must have the shape of the {channel} coordinates {shape}, got {cot.shape}"
         )
     if channel == "trait":

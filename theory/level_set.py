@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from theory.validation import InputError
+
 from .certificate import Certificate, CosineRange, Verdict, min_margin, ratio_margin
 from .jacobian import (
     EngineOptions,
@@ -136,7 +138,7 @@ def twin_search(
     options = as_options(options)
     vec = problem.vector(v)
     if not np.any(vec):
-        raise ValueError("v must be nonzero: the cosine to the zero vector is undefined")
+        raise InputError("v must be nonzero: the cosine to the zero vector is undefined")
     nv = float(np.linalg.norm(vec))
     zero = np.zeros_like(vec)
     target = coordinates(problem, vec, channel)

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import scipy.special
 
+from theory.validation import InputError
+
 from .certificate import Certificate, Verdict, min_margin, ratio_margin
 from .first_order import (
     T3C_CLAIM,
@@ -104,9 +106,9 @@ def _check_spectrum(spectrum: Any, channel: str, vec: np.ndarray) -> LocalSpectr
     if spectrum is None:
         return None
     if not isinstance(spectrum, LocalSpectrum):
-        raise ValueError(f"spectrum must be a LocalSpectrum or None, got {type(spectrum).__name__}")
+        raise InputError(f"spectrum must be a LocalSpectrum or None, got {type(spectrum).__name__}")
     if spectrum.channel != channel or not np.array_equal(spectrum.vector, vec):
-        raise ValueError(
+        raise InputError(
             "spectrum must be local_spectrum(problem, v, channel) for this v and channel"
         )
     return spectrum

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from theory.validation import InputError
+
 from .jacobian import EngineOptions, LocalProblem, LocalSpectrum
 
 LAYERNORM_MEAN = "layernorm-mean"
@@ -43,19 +45,19 @@ def labels(problem: LocalProblem) -> dict[str, Any]:
 def as_problem(problem: Any) -> LocalProblem:
     """A ``LocalProblem``."""
     if not isinstance(problem, LocalProblem):
-        raise ValueError(f"problem must be a LocalProblem, got {type(problem).__name__}")
+        raise InputError(f"problem must be a LocalProblem, got {type(problem).__name__}")
     return problem
 
 
 def as_options(options: Any) -> EngineOptions | None:
     """None or an ``EngineOptions``."""
     if options is not None and not isinstance(options, EngineOptions):
-        raise ValueError(f"options must be an EngineOptions or None, got {type(options).__name__}")
+        raise InputError(f"options must be an EngineOptions or None, got {type(options).__name__}")
     return options
 
 
 def as_map(name: str, fn: Any) -> Callable | None:
     """None or a callable (a behaviour map to re-run a witness through)."""
     if fn is not None and not callable(fn):
-        raise ValueError(f"{name} must be a callable or None, got {type(fn).__name__}")
+        raise InputError(f"{name} must be a callable or None, got {type(fn).__name__}")
     return fn

@@ -19,6 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from theory.validation import InputError
+
 from .validation import as_choice, as_float_array, as_int_tuple, as_real_tuple, as_vector
 
 CHANNELS = ("logits", "probs", "trait")
@@ -66,12 +68,12 @@ class LocalProblem:
 
     def __post_init__(self) -> None:
         if not callable(self.downstream):
-            raise ValueError(
+            raise InputError(
                 "downstream must be a callable (n, T, d) -> (n, T, d), got "
                 f"{type(self.downstream).__name__}"
             )
         if self.stream is not None and np.ndim(self.stream) == 3 and np.shape(self.stream)[0] == 0:
-            raise ValueError(
+            raise InputError(
                 f"stream is an empty prompt set (N = 0, shape {np.shape(self.stream)}); "
                 "need at least one prompt"
             )
@@ -79,7 +81,7 @@ class LocalProblem:
         N, T, d = stream.shape
         w_u = as_float_array("w_u", self.w_u, 2)
         if w_u.shape[0] != d:
-            raise ValueError(
+            raise InputError(
                 f"w_u must have shape (d, V) with d = {d} (the stream width), got {w_u.shape}"
             )
         V = w_u.shape[1]
@@ -91,7 +93,7 @@ class LocalProblem:
         alphas = as_real_tuple("alphas", self.alphas)
         plus, minus = _tokens("plus", self.plus, V), _tokens("minus", self.minus, V)
         if set(plus) & set(minus):
-            raise ValueError(
+            raise InputError(
                 "plus and minus must be disjoint token sets, both hold "
                 f"{sorted(set(plus) & set(minus))}"
             )
@@ -101,11 +103,11 @@ class LocalProblem:
         try:
             out = jax.eval_shape(fn, jax.ShapeDtypeStruct(stream.shape, jnp.float64))
         except Exception as exc:
-            raise ValueError(
+            raise InputError(
                 f"downstream failed on a stream of shape {stream.shape}: {exc}"
             ) from None
         if getattr(out, "shape", None) != stream.shape:
-            raise ValueError(
+            raise InputError(
                 f"downstream must map (N, T, d) = {stream.shape} to the same shape, got "
                 f"{getattr(out, 'shape', out)}"
             )
@@ -156,7 +158,7 @@ class LocalProblem:
         """v as a finite float64 (d,) vector, or ValueError naming ``name``."""
         arr = as_float_array(name, v, 1)
         if arr.shape[0] != self.d:
-            raise ValueError(
+            raise InputError(
                 f"{name} must have length d = {self.d} (the stream width), got {arr.shape[0]}"
             )
         return arr
@@ -164,7 +166,7 @@ class LocalProblem:
     def jax_args(self, channel: str) -> dict[str, Any]:
         """The arrays the compiled kernels take (``theory.jacobian_kernels``), for ``channel``."""
         if as_channel(channel) == "trait" and (not self.plus or not self.minus):
-            raise ValueError(
+            raise InputError(
                 "the trait channel needs non-empty token sets plus (S+) and minus (S-)"
             )
         b = np.zeros(self.vocab) if self.b_u is None else self.b_u

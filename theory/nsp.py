@@ -17,6 +17,8 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
+from theory.validation import InputError
+
 from .bp_recovery import TINY, BasisPursuitError
 from .certificate import Certificate, Verdict, min_margin, ratio_margin
 from .rank import decide_rank, decide_rank_from_singular_values
@@ -88,7 +90,7 @@ def nsp_by_circuits(A: np.ndarray, k: int, tol: float | None, max_subsets: int) 
         return NSPSearch(0.0, None, 0, full.margin, tau_rel)
     need = sum(math.comb(p, s) for s in range(1, r + 2))
     if need > max_subsets:
-        raise ValueError(
+        raise InputError(
             f"A is too large for the exact NSP check by circuits: {need} column subsets "
             f"(p = {p}, rank {r}) exceed max_subsets = {max_subsets}"
         )
@@ -141,7 +143,7 @@ def nsp_by_lps(A: np.ndarray, k: int, tol: float | None, max_lps: int) -> NSPSea
         return NSPSearch(math.inf, N[:, 0] / np.abs(N[:, 0]).sum(), 0, dec.margin, tau_rel)
     n_lps = math.comb(p, k) * 2 ** (k - 1)
     if n_lps > max_lps:
-        raise ValueError(
+        raise InputError(
             f"A is too large for the exact NSP check by LPs: C({p}, {k}) 2^{k - 1} = {n_lps} LPs "
             f"exceed max_lps = {max_lps}"
         )

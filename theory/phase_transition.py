@@ -17,6 +17,8 @@ import numpy as np
 import scipy.optimize
 import scipy.special
 
+from theory.validation import InputError
+
 from .bp_recovery import RECOVERY_TOL, BasisPursuitError, relative_error, solve_bp
 from .validation import as_fraction, as_int, as_positive_int, as_real_tuple, as_seed, as_vector
 
@@ -79,14 +81,14 @@ def phase_transition(
     seed = as_seed("seed", seed)
     m_rows = np.array([_round_half_up(d * p) for d in deltas])
     if np.any(m_rows < 1):
-        raise ValueError(
+        raise InputError(
             f"deltas: delta * p rounds to 0 rows for delta = {deltas[m_rows < 1].tolist()} "
             f"(p = {p})"
         )
     k = np.array([[_round_half_up(r * m) for r in rhos] for m in m_rows])
     if np.any(k < 1):
         i, j = np.argwhere(k < 1)[0]
-        raise ValueError(
+        raise InputError(
             f"rhos: rho * m rounds to 0 nonzeros for rho = {rhos[j]} at delta = {deltas[i]} "
             f"(m = {m_rows[i]}); use larger rhos or p"
         )

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import sympy
 
+from theory.validation import InputError
+
 from .validation import as_bool, as_count, as_int, as_matrix
 
 #: Largest number of column subsets an exact or float spark may have to examine (worst case,
@@ -43,10 +45,10 @@ def as_exact_matrix(name: str, x: Any) -> sympy.Matrix:
     """A non-empty sympy Matrix of rational entries, or ValueError naming ``name``."""
     m = sympy.Matrix(x)
     if m.rows == 0 or m.cols == 0:
-        raise ValueError(f"{name} must not be empty, got shape {m.shape}")
+        raise InputError(f"{name} must not be empty, got shape {m.shape}")
     for entry in m:
         if not entry.is_Rational:
-            raise ValueError(
+            raise InputError(
                 f"{name} must have rational entries for exact mode, got {entry!r}; "
                 "convert with sympy.nsimplify or pass a float array"
             )
@@ -66,7 +68,7 @@ def coerce_matrix(name: str, A: Any, exact: bool | None = None, tol: Any = None)
         exact = is_exact(A) or (isinstance(A, np.ndarray) and A.dtype.kind in "iu")
     if exact:
         if tol is not None:
-            raise ValueError("tol applies to float input only; exact input needs no tolerance")
+            raise InputError("tol applies to float input only; exact input needs no tolerance")
         if is_exact(A):
             return as_exact_matrix(name, A), True
         Af = as_matrix(name, A)  # validates shape, dtype and finiteness first
@@ -93,7 +95,7 @@ def as_sparsity(name: str, k: Any, p: int) -> int:
 def as_behaviour(name: str, behaviour: Any) -> Behaviour | None:
     """None, or a callable (code or steering vector -> behaviour)."""
     if behaviour is not None and not callable(behaviour):
-        raise ValueError(
+        raise InputError(
             f"{name} must be a callable -> behaviour or None, got {type(behaviour).__name__}"
         )
     return behaviour

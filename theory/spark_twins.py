@@ -30,6 +30,7 @@ from .spark_base import (
 )
 from .spark_search import spark, spark_up_to
 from .validation import (
+    InputError,
     as_count,
     as_int_tuple,
     as_matrix,
@@ -59,7 +60,7 @@ def split_null_vector(n: np.ndarray | tuple, subset: Any, k: Any):
     subset = as_int_tuple("subset", subset, low=0, high=len(n) - 1, distinct=True)
     t = len(subset)
     if t > 2 * k:
-        raise ValueError(
+        raise InputError(
             f"the null vector has {t} nonzeros, more than 2k = {2 * k}: "
             "it does not split into two k-sparse codes"
         )
@@ -126,7 +127,7 @@ def rerun_twins(
     if exact:
         ea, eb = (tuple(sympy.Rational(x) for x in c) for c in (a, a_prime))
         if len(ea) != p or len(eb) != p:
-            raise ValueError(f"a and a_prime must have p = {p} entries, got {len(ea)}, {len(eb)}")
+            raise InputError(f"a and a_prime must have p = {p} entries, got {len(ea)}, {len(eb)}")
         equal = bool((A * sympy.Matrix(ea) - A * sympy.Matrix(eb)).is_zero_matrix)
         fa, fb = (np.array([float(x) for x in c]) for c in (ea, eb))
         residual, threshold = (0.0 if equal else math.inf), 0.0
@@ -268,7 +269,7 @@ def sparse_twins(
             "behaviour"
         )
     if not sr.decided:
-        raise ValueError(
+        raise InputError(
             f"spark(A) is undecided at tol={sr.tolerance:.3g}: subset {sr.ambiguous_subset} "
             "is in the grey band"
         )
@@ -290,7 +291,7 @@ def check_t7(
     Lf = as_matrix("L", L)
     Pf = as_matrix("Phi", Phi)
     if Pf.shape[0] != Lf.shape[1]:
-        raise ValueError(
+        raise InputError(
             f"Phi must have {Lf.shape[1]} rows (the number of columns of L), got {Pf.shape[0]}"
         )
     behaviour = as_behaviour("behaviour", behaviour)

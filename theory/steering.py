@@ -12,6 +12,8 @@ from typing import Any
 
 import jax
 
+from theory.validation import InputError
+
 from .validation import as_float_array, as_int, as_int_tuple, as_real
 
 
@@ -49,7 +51,7 @@ class Steering:
             vector = as_float_array("Steering.vector", vector, 1)
             vector.setflags(write=False)
         elif vector.ndim != 1:
-            raise ValueError(f"Steering.vector must have 1 dimension (d,), got {vector.shape}")
+            raise InputError(f"Steering.vector must have 1 dimension (d,), got {vector.shape}")
         if not _is_traced(alpha):
             if getattr(alpha, "shape", None) == ():  # a 0-d numpy or jax array
                 alpha = alpha.item()
