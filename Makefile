@@ -7,7 +7,7 @@ DEV    := $(VENV)/.installed-dev
 HYPOTHESIS_PROFILE ?= ci
 OUT    ?= out
 
-.PHONY: demo test verify bench figures docs clean
+.PHONY: demo test lint verify bench parity figures docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(CORE): $(PY) pyproject.toml
 	touch $(CORE)
 
 $(DEV): $(CORE)
-	$(PY) -m pip install --quiet -e '.[test,docs]'
+	$(PY) -m pip install --quiet -e '.[test,docs,lint]'
 	touch $(DEV)
 
 demo: $(CORE)
@@ -27,10 +27,15 @@ demo: $(CORE)
 verify: $(CORE)
 	$(VENV)/bin/steerid verify
 
-# the test suite, every code block of the docs and README, then the strict docs build
-test: $(DEV)
+# lint and type gates, the test suite, every code block of the docs and README, the strict docs build
+test: lint
 	HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(PY) -m pytest -n 2 --markdown-docs tests docs README.md
 	$(MAKE) docs
+
+lint: $(DEV)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 figures: $(CORE)
 	$(VENV)/bin/steerid figures --out docs/figures
@@ -41,6 +46,12 @@ docs: $(DEV) figures
 
 bench: $(CORE)
 	$(PY) bench/fisher.py
+
+# live comparison against transformers (torch is not needed by anything else; TORCH pins its build)
+TORCH ?= torch
+parity: $(DEV)
+	$(PY) -m pip install --quiet '$(TORCH)' 'transformers>=4.45'
+	STEERID_PARITY=1 $(PY) -m pytest -q -p no:xdist tests/live
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis site docs/figures

@@ -5,14 +5,15 @@ dense SVD of the (N T V) x d matrix (scipy gesdd, singular values only, overwrit
 Engine: ``theory.jacobian.local_spectrum(problem, v, "logits")`` (forward-mode tangents in chunks of
 prompts and directions, thin-QR reduction of W_U^T, tall-skinny QR folding; no V dimension).
 
-Reference size: d = 256, 2 layers, d_mlp = 1024, V = 4096, N = 32 prompts of T = 16 tokens (N T = 512),
-LayerNorm, steering at layer 0. Each measurement runs in a fresh subprocess (same interpreter, same
-environment, same seeded model and prompts); peak memory is that process's peak resident set size
-(``getrusage(RUSAGE_SELF).ru_maxrss``), reported in total and above the process's own high-water mark
-after building the model (``baseline``). Wall times include JIT compilation (one call, fresh
-process); the engine's steady-state time (best of three further calls) is also reported, and the FLOP floor is the
-engine's counted FLOPs (XLA cost analysis of its compiled tangent and fold maps, plus
-2 m n^2 - 2 n^3 / 3 per Householder QR) over a float64 matmul rate measured in the same run.
+Reference size: d = 256, 2 layers, d_mlp = 1024, V = 4096, N = 32 prompts of T = 16 tokens (N T =
+512), LayerNorm, steering at layer 0. Each measurement runs in a fresh subprocess (same interpreter,
+same environment, same seeded model and prompts); peak memory is that process's peak resident set
+size (``getrusage(RUSAGE_SELF).ru_maxrss``), reported in total and above the process's own
+high-water mark after building the model (``baseline``). Wall times include JIT compilation (one
+call, fresh process); the engine's steady-state time (best of three further calls) is also reported,
+and the FLOP floor is the engine's counted FLOPs (XLA cost analysis of its compiled tangent and fold
+maps, plus 2 m n^2 - 2 n^3 / 3 per Householder QR) over a float64 matmul rate measured in the same
+run.
 
 LAPACK runs single-threaded in every subprocess (``OPENBLAS_NUM_THREADS=1``, for both methods):
 on a shared 2-core machine OpenBLAS's two threads spin against each other and slow QR and SVD down
@@ -208,7 +209,8 @@ def _mem_available_mb() -> float:
 
 def naive_estimate_mb(size: dict) -> float:
     """Rough (conservative) peak of the naive way: the (N T V) x d Jacobian about 2.5 times (XLA's
-    output and its transpose, the host copy for LAPACK), plus d tangent copies of MLP activations."""
+    output and its transpose, the host copy for LAPACK), plus d tangent copies of MLP
+    activations."""
     M = size["N"] * size["T"] * size["V"]
     return (
         (2.5 * M * size["d"] + 2.0 * size["d"] * size["N"] * size["T"] * size["d_mlp"]) * 8 / 2**20
@@ -267,7 +269,8 @@ def main(argv=None) -> int:
     naive_size = dict(ref)
     while naive_estimate_mb(naive_size) > 0.8 * _mem_available_mb() and naive_size["N"] > 1:
         report["notes"].append(
-            f"naive estimated at {naive_estimate_mb(naive_size):.0f} MiB for N = {naive_size['N']}, "
+            f"naive estimated at {naive_estimate_mb(naive_size):.0f} MiB for N = "
+            f"{naive_size['N']}, "
             f"more than 80% of the {_mem_available_mb():.0f} MiB available: halving N"
         )
         naive_size["N"] //= 2
@@ -301,14 +304,18 @@ def main(argv=None) -> int:
         }
         c = report["comparison"]
         lines += [
-            f"## Naive vs engine, logits channel: d={naive_size['d']}, layers={naive_size['n_layers']}, "
-            f"d_mlp={naive_size['d_mlp']}, V={naive_size['V']}, N*T={naive_size['N'] * naive_size['T']} "
+            f"## Naive vs engine, logits channel: d={naive_size['d']}, "
+            f"layers={naive_size['n_layers']}, "
+            f"d_mlp={naive_size['d_mlp']}, V={naive_size['V']}, "
+            f"N*T={naive_size['N'] * naive_size['T']} "
             f"(N={naive_size['N']}, T={naive_size['T']}), steering at layer {naive_size['layer']}",
             "",
             "| method | wall s (incl. compile) | steady s | peak RSS MiB | above baseline MiB |",
             "|---|---|---|---|---|",
-            f"| naive (jacfwd + dense SVD) | {naive['wall_s']:.2f} (compile {naive['compile_s']:.2f}, "
-            f"jacobian {naive['jacobian_s']:.2f}, SVD {naive['svd_s']:.2f}) | - | {naive['peak_rss_mb']:.0f} "
+            f"| naive (jacfwd + dense SVD) | {naive['wall_s']:.2f} (compile "
+            f"{naive['compile_s']:.2f}, "
+            f"jacobian {naive['jacobian_s']:.2f}, SVD {naive['svd_s']:.2f}) | - | "
+            f"{naive['peak_rss_mb']:.0f} "
             f"| {naive['peak_above_baseline_mb']:.0f} |",
             f"| engine (local_spectrum) | {engine['wall_s']:.2f} | {engine['steady_s']:.2f} | "
             f"{engine['peak_rss_mb']:.0f} | {engine['peak_above_baseline_mb']:.0f} |",
@@ -319,10 +326,13 @@ def main(argv=None) -> int:
             f"{c['memory_ratio_above_baseline']:.1f}x (above baseline)",
             f"- engine FLOPs {engine['flops'] / 1e9:.1f} GFLOP, of which the d tangent passes "
             f"{engine['tangent_flops'] / 1e9:.1f} GFLOP; float64 matmul rate "
-            f"{engine['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s; FLOP floor {engine['flop_floor_s']:.2f} s "
+            f"{engine['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s; FLOP floor "
+            f"{engine['flop_floor_s']:.2f} s "
             f"(tangent passes alone {engine['tangent_floor_s']:.2f} s); engine steady / floor = "
-            f"{c['engine_over_flop_floor']:.2f} (/ tangent floor = {engine['steady_s'] / engine['tangent_floor_s']:.2f})",
-            f"- singular values: max |s_naive - s_engine| / s_max = {c['singular_value_agreement']:.2e}",
+            f"{c['engine_over_flop_floor']:.2f} (/ tangent floor = "
+            f"{engine['steady_s'] / engine['tangent_floor_s']:.2f})",
+            "- singular values: max |s_naive - s_engine| / s_max = "
+            f"{c['singular_value_agreement']:.2e}",
             "",
         ]
     else:
@@ -335,9 +345,11 @@ def main(argv=None) -> int:
     report["scaling_nt"] = [run("engine", dict(base, N=n)) for n in nts]
     report["scaling_v"] = [run("engine", dict(base, N=8, V=V)) for V in vs]
     lines += [
-        "## Engine scaling (logits channel; steady-state seconds: best of three calls after the first)",
+        "## Engine scaling (logits channel; steady-state seconds: best of three calls after the "
+        "first)",
         "",
-        "| N*T | V | steady s | wall s (incl. compile) | s per position (steady) | peak RSS MiB | FLOP floor s |",
+        "| N*T | V | steady s | wall s (incl. compile) | s per position (steady) | peak RSS MiB | "
+        "FLOP floor s |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in report["scaling_nt"] + report["scaling_v"]:
@@ -349,7 +361,8 @@ def main(argv=None) -> int:
         nt = r["size"]["N"] * r["size"]["T"]
         lines.append(
             f"| {nt} | {r['size']['V']} | {r['steady_s']:.2f} | {r['wall_s']:.2f} | "
-            f"{r['steady_s'] / nt * 1e3:.2f} ms | {r['peak_rss_mb']:.0f} | {r['flop_floor_s']:.2f} |"
+            f"{r['steady_s'] / nt * 1e3:.2f} ms | {r['peak_rss_mb']:.0f} | {r['flop_floor_s']:.2f} "
+            "|"
         )
     text = "\n".join(lines)
     (RESULTS / "fisher.json").write_text(json.dumps(report, indent=1))

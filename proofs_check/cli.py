@@ -99,20 +99,23 @@ def cmd_class(args: argparse.Namespace) -> int:
         lines.append(f"undecided    singular values in the grey band: {amb}; pass --tol to decide")
     elif payload["orthogonal_twin"] is not None:
         lines.append(
-            f"twin         orthogonal member with |twin| = {np.linalg.norm(payload['orthogonal_twin']):.6g}"
+            "twin         orthogonal member with |twin| = "
+            f"{np.linalg.norm(payload['orthogonal_twin']):.6g}"
         )
     else:
         lines.append(f"twin         none: {payload['orthogonal_twin_reason']}")
     if cr is not None:
         opening = "[" if cr["inf_attained"] else "("
         lines.append(
-            f"cosines      {opening}{cr['inf']:.6g}, {cr['sup']:.6g}]  (cosine of members to v, T1b)"
+            f"cosines      {opening}{cr['inf']:.6g}, {cr['sup']:.6g}]  (cosine of members to v, "
+            "T1b)"
         )
     _emit(payload, args.json, "\n".join(lines))
     return 0
 
 
-# ---- steerid verify / demo ------------------------------------------------------------------------
+# ---- steerid verify / demo
+# ------------------------------------------------------------------------
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -152,7 +155,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     def progress(check, row):
         if not args.json:
             print(
-                f"[{row.certificate.theorem:>4}] {check.kind:<7} {row.certificate.verdict.value:<9} "
+                f"[{row.certificate.theorem:>4}] {check.kind:<7} "
+                f"{row.certificate.verdict.value:<9} "
                 f"{row.seconds:6.2f}s  {check.name}",
                 file=sys.stderr,
                 flush=True,
@@ -313,7 +317,8 @@ def cmd_figures(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---- parser -----------------------------------------------------------------------------------------
+# ---- parser
+# -----------------------------------------------------------------------------------------
 
 
 def _positive_float(text: str) -> float:

@@ -24,13 +24,13 @@ def add_model_options(parser: argparse.ArgumentParser, default: str | None = "ti
 
 
 def token_set(text: str | None) -> tuple[Any, ...]:
-    """"3,5,7" -> (3, 5, 7); "good,happy" -> ("good", "happy"); None -> ()."""
+    """ "3,5,7" -> (3, 5, 7); "good,happy" -> ("good", "happy"); None -> ()."""
     if text is None:
         return ()
     items = [item.strip() for item in text.split(",") if item.strip()]
     return tuple(int(item) if item.lstrip("-").isdigit() else item for item in items)
 
 
-def trait_sets(args: argparse.Namespace) -> dict[str, tuple[Any, ...]]:
+def trait_sets(args: argparse.Namespace) -> dict[str, Any]:
     """The ``plus``/``minus`` keyword arguments of the model checks."""
     return {"plus": token_set(args.plus), "minus": token_set(args.minus)}

@@ -2,8 +2,8 @@
 
 Each function loads a model, builds its local problems (``synthetic``), runs the theorem's check
 (``theory``) and, where the check names a common null direction, re-runs that witness through the
-whole model (``theory.rerun.rerun_ratio``): the ratio becomes the certificate's ``residual``, held to
-``RERUN_LIMIT``; a witness that does not survive makes the verdict ``undecided``.
+whole model (``theory.rerun.rerun_ratio``): the ratio becomes the certificate's ``residual``, held
+to ``RERUN_LIMIT``; a witness that does not survive makes the verdict ``undecided``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The theorem registry: for each theorem of docs/theorems.md, its statement, its exact (sympy) checks,
-its numeric checks on the synthetic models, and the test module that holds its property tests.
+"""The theorem registry: for each theorem of docs/theorems.md, its statement, its exact (sympy)
+checks, its numeric checks on the synthetic models, and the test module that holds its property
+tests.
 
 Check modules add entries with the ``@check`` decorator; ``load_all`` imports them.
 """
@@ -93,7 +94,8 @@ THEOREMS: dict[str, Theorem] = {
         ),
         Theorem(
             "T5",
-            "Orthogonal perturbations: R - 1 = rho tan(theta) U, (U + 1)/2 ~ Beta((d-2)/2, (d-2)/2)",
+            "Orthogonal perturbations: R - 1 = rho tan(theta) U, (U + 1)/2 ~ Beta((d-2)/2, "
+            "(d-2)/2)",
             "tests/test_t5_efficacy.py",
             "theory.efficacy",
         ),
@@ -143,7 +145,8 @@ def check(theorem: str, kind: str, name: str):
 
 
 def load_all() -> list[Check]:
-    """Import every module of ``proofs_check.checks`` and ``proofs_check.figures``; return the checks in theorem order."""
+    """Import every module of ``proofs_check.checks`` and ``proofs_check.figures``; return the
+    checks in theorem order."""
     from . import checks, figures
 
     for package in (checks, figures):

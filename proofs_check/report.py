@@ -55,7 +55,8 @@ def write_report(rows: list[SuiteRow], out_dir: Path, seed: int) -> dict[str, Pa
     lines = [
         "# steerid report",
         "",
-        f"Seed {seed}. Every verdict below is a certificate in `report.json`; exact checks are proofs "
+        f"Seed {seed}. Every verdict below is a certificate in `report.json`; exact checks are "
+        "proofs "
         "for their instance, numeric checks ran on the seeded synthetic models and re-ran their "
         "witnesses through the model.",
         "",
@@ -66,7 +67,8 @@ def write_report(rows: list[SuiteRow], out_dir: Path, seed: int) -> dict[str, Pa
         c = r.certificate
         name = r.check.name.replace("|", "\\|")  # a literal |x| would split the table cell
         lines.append(
-            f"| {c.theorem} | {r.check.kind} | {c.verdict.value} | {'-' if c.dim is None else c.dim} "
+            f"| {c.theorem} | {r.check.kind} | {c.verdict.value} | "
+            f"{'-' if c.dim is None else c.dim} "
             f"| {format_margin(c.margin)} | {name} |"
         )
     for tid, thm in THEOREMS.items():

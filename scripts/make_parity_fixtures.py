@@ -6,9 +6,9 @@ transformers in float64, with the reference logits the test suite compares steer
 
 Each directory holds config.json and model.safetensors (save_pretrained), reference.npz and
 fixture.json (versions). reference.npz: ``tokens`` (2, 7); ``logits`` (2, 7, V) unsteered;
-``steer_vector`` (d,) and ``steer_alpha``; ``steered_logits_l{l}`` for l = 0..L, where alpha v is added
-by a forward pre-hook to the input of decoder block l (l = L: of the final norm) at every position;
-``steered_positions_logits``: layer 1, positions (2, 5) only.
+``steer_vector`` (d,) and ``steer_alpha``; ``steered_logits_l{l}`` for l = 0..L, where alpha v is
+added by a forward pre-hook to the input of decoder block l (l = L: of the final norm) at every
+position; ``steered_positions_logits``: layer 1, positions (2, 5) only.
 
 float32 inside a float64 Llama/Qwen2: transformers computes the rotary angles (inv_freq, cos, sin)
 and RMSNorm in float32 even for a float64 model (it casts on purpose, for half-precision training),

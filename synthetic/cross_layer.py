@@ -1,10 +1,11 @@
 """T9 on the zoo: one concept steered at several layers of a toy transformer.
 
-``layer_problems`` cuts the model at each layer (``synthetic.local_problems``); ``propagation_transfers``
-gives the maps T_j of "the same concept seen at a later layer": the average over prompts and positions
-of the Jacobian of the stream at layer l_j with respect to a vector added at l_1 (at v = 0), so that
-steering with ``T_j v`` at l_j moves the stream there as steering with v at l_1 does, to first order.
-With LayerNorm every T_j maps the all-ones vector to itself (the blocks read the stream through LN).
+``layer_problems`` cuts the model at each layer (``synthetic.local_problems``);
+``propagation_transfers`` gives the maps T_j of "the same concept seen at a later layer": the
+average over prompts and positions of the Jacobian of the stream at layer l_j with respect to a
+vector added at l_1 (at v = 0), so that steering with ``T_j v`` at l_j moves the stream there as
+steering with v at l_1 does, to first order. With LayerNorm every T_j maps the all-ones vector to
+itself (the blocks read the stream through LN).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def layer_problems(
 def propagation_transfers(
     model: TraitModel, layers: Sequence[int], prompts: Any
 ) -> list[np.ndarray]:
-    """T_j = mean_{x, t} d h_{l_j}(x)_t / d v for v added at every position of layer l_1 (T_1 = I)."""
+    """T_j = mean_{x, t} d h_{l_j}(x)_t / d v for v added at every position of layer l_1 (T_1 =
+    I)."""
     layers = _check_layers(model, layers)
     base = jnp.asarray(resid_pre(model.params, model.cfg, np.asarray(prompts), layers[0]))
     d = model.cfg.d_model

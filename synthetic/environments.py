@@ -82,7 +82,8 @@ def reverify_environments(
     eps: float = 1e-4,
     seed: int = 0,
 ) -> float:
-    """``rerun_ratio`` over the environments: B_e runs the whole model on environment e's prompts."""
+    """``rerun_ratio`` over the environments: B_e runs the whole model on environment e's
+    prompts."""
     runs = []
     for p in problems:
         prompts = family_prompts(

@@ -72,7 +72,7 @@ def config_from_hf(config: Any, source: str = "config.json") -> TransformerConfi
             if get(key, ok) != ok:
                 raise _refuse(source, key, config[key], f"only {key} = {ok} is")
         inner = get("n_inner", None)
-        kwargs = dict(
+        kwargs: dict[str, Any] = dict(
             d_model=d,
             n_layers=get("n_layer", check=pos),
             n_heads=get("n_head", check=pos),
@@ -91,7 +91,12 @@ def config_from_hf(config: Any, source: str = "config.json") -> TransformerConfi
             raise _refuse(
                 source, "head_dim", head_dim, f"d_head must be hidden_size / heads = {d // heads}"
             )
-        for key, ok in (("attention_bias", False), ("mlp_bias", False), ("pretraining_tp", 1)):
+        llama_only: tuple[tuple[str, Any], ...] = (
+            ("attention_bias", False),
+            ("mlp_bias", False),
+            ("pretraining_tp", 1),
+        )
+        for key, ok in llama_only:
             if model_type == "llama" and get(key, ok) != ok:
                 raise _refuse(source, key, config[key], f"llama here has {key} = {ok}")
         if model_type == "qwen2" and get("use_sliding_window", False):

@@ -81,7 +81,8 @@ class LinearModel:
         if channel == "trait":
             return self.W[np.concatenate([self.plus, self.minus])]
         raise InputError(
-            f"channel must be one of ('logits', 'trait', 'probe') for a linear readout, got {channel!r}"
+            "channel must be one of ('logits', 'trait', 'probe') for a linear readout, got "
+            f"{channel!r}"
         )
 
 
@@ -94,7 +95,8 @@ def make_linear_model(
     gamma: float = 3.0,
     seed: int = 0,
 ) -> LinearModel:
-    """A random linear model of readout rank ``rank`` (default min(d, vocab)) with a planted concept."""
+    """A random linear model of readout rank ``rank`` (default min(d, vocab)) with a planted
+    concept."""
     d, vocab = as_positive_int("d", d), as_positive_int("vocab", vocab)
     n_prompts = as_positive_int("n_prompts", n_prompts)
     n_trait_tokens = as_positive_int("n_trait_tokens", n_trait_tokens)

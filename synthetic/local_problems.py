@@ -2,9 +2,9 @@
 
 ``local_problem(model, layer)`` takes the unsteered stream ``h_l = resid_pre(tokens, l)`` and the
 downstream map ``run_from(., l)`` (blocks l.. and ln_f, so it returns the final normalised stream);
-logits are that stream @ ``w_u`` (the toy transformer has no unembedding bias). ``steered_behaviour``
-re-runs the whole model through ``forward`` with a ``Steering``: the independent path on which
-certificates' witnesses are re-verified.
+logits are that stream @ ``w_u`` (the toy transformer has no unembedding bias).
+``steered_behaviour`` re-runs the whole model through ``forward`` with a ``Steering``: the
+independent path on which certificates' witnesses are re-verified.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def _check_prompts(model: TraitModel, prompts: Any) -> np.ndarray:
         raise InputError(f"prompts must hold integer token ids, got dtype {arr.dtype}")
     if arr.min() < 0 or arr.max() >= model.cfg.vocab_size:
         raise InputError(
-            f"prompts must be token ids in [0, {model.cfg.vocab_size}), found [{arr.min()}, {arr.max()}]"
+            f"prompts must be token ids in [0, {model.cfg.vocab_size}), found [{arr.min()}, "
+            f"{arr.max()}]"
         )
     if arr.shape[1] > model.cfg.n_ctx:
         raise InputError(
@@ -85,12 +86,13 @@ def transformer_problem(
     layer: int,
     alphas: Sequence[float] = (1.0,),
     positions: Sequence[int] | None = None,
-    plus: Sequence[int] = (),
-    minus: Sequence[int] = (),
+    plus: Sequence[int] | np.ndarray = (),
+    minus: Sequence[int] | np.ndarray = (),
     meta: dict | None = None,
 ) -> LocalProblem:
-    """The LocalProblem of any toy transformer (cfg, params) steered at ``blocks.{layer}.hook_resid_pre``
-    on ``tokens`` (N, T): stream ``resid_pre``, downstream ``run_from``, unembedding ``w_u`` (no bias)."""
+    """The LocalProblem of any toy transformer (cfg, params) steered at
+    ``blocks.{layer}.hook_resid_pre`` on ``tokens`` (N, T): stream ``resid_pre``, downstream
+    ``run_from``, unembedding ``w_u`` (no bias)."""
     if not isinstance(cfg, TransformerConfig):
         raise InputError(f"cfg must be a TransformerConfig, got {type(cfg).__name__}")
     if (
@@ -192,7 +194,8 @@ def steered_behaviour(
 
 
 def behaviour_verifier(model: TraitModel, problem: LocalProblem, prompts: Any, channel: str):
-    """v -> B(v) through ``forward`` for the prompts, layer, strengths and positions of ``problem``."""
+    """v -> B(v) through ``forward`` for the prompts, layer, strengths and positions of
+    ``problem``."""
     layer = int(problem.meta["layer"])
     return lambda v: steered_behaviour(
         model, layer, prompts, v, channel, problem.alphas, problem.positions
@@ -214,7 +217,8 @@ def steering_vector(
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ZooLocal:
-    """A zoo model cut at one layer: the model, its prompts, the LocalProblem and the steering vector."""
+    """A zoo model cut at one layer: the model, its prompts, the LocalProblem and the steering
+    vector."""
 
     model: TraitModel
     prompts: np.ndarray

@@ -67,7 +67,7 @@ def param_spec(cfg: TransformerConfig) -> dict:
         }
     else:
         qkv_bias = cfg.family == "qwen2"
-        e, H, H_kv = cfg.d_head, cfg.n_heads, cfg.n_kv_heads
+        e, H, H_kv = cfg.d_head, cfg.n_heads, int(cfg.n_kv_heads or 0)  # resolved by the config
         block = lambda: {
             "ln_1": norm(),
             "attn": {
@@ -96,7 +96,7 @@ def init_from_spec(spec: dict, key) -> dict:
     come from one ``jax.random.normal(key, (n,))`` draw, cut in the order of the pytree's leaves."""
     leaves, treedef = jax.tree_util.tree_flatten(spec, is_leaf=is_leaf)
     n = sum(math.prod(leaf.shape) for leaf in leaves if not isinstance(leaf.fill, str))
-    z = jax.random.normal(key, (n,), jnp.float64)
+    z: Any = jax.random.normal(key, (n,), jnp.float64)
     if not isinstance(z, jax.core.Tracer):
         z = np.asarray(z)  # cut on the host: one compiled kernel per config instead of one per leaf
     out, offset = [], 0

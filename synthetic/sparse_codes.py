@@ -1,4 +1,5 @@
-"""Dictionaries of concept directions and k-sparse codes with known ground truth (docs/theorems.md T7).
+"""Dictionaries of concept directions and k-sparse codes with known ground truth (docs/theorems.md
+T7).
 
 Every generator is seeded (``numpy.random.Generator``); same seed, same object.
 
@@ -71,15 +72,11 @@ def sparse_code(
         signs = as_real_tuple("signs", signs, nonempty=False)
         if len(signs) != k or any(abs(x) != 1 for x in signs):
             raise InputError(f"signs must be {k} entries of +-1, got {list(signs)}")
-    if support is None:
-        support = np.sort(rng.choice(p, size=k, replace=False))
-    support = np.asarray(support, dtype=int)
+    where = np.sort(rng.choice(p, size=k, replace=False)) if support is None else support
     mags = rng.uniform(low, high, size=k)
-    if signs is None:
-        signs = rng.choice([-1.0, 1.0], size=k)
-    signs = np.asarray(signs, dtype=float)
+    sign = rng.choice([-1.0, 1.0], size=k) if signs is None else signs
     a = np.zeros(p)
-    a[support] = signs * mags
+    a[np.asarray(where, dtype=int)] = np.asarray(sign, dtype=float) * mags
     return a
 
 

@@ -35,6 +35,9 @@ class TraitModel(Transformer):
     name: str
     concept: Any
     seed: int
+    _plus: tuple[int, ...]
+    _minus: tuple[int, ...]
+    _concept_tokens: tuple[int, ...]
 
     def __init__(
         self,
@@ -55,7 +58,8 @@ class TraitModel(Transformer):
         plus, minus = _token_set("plus", plus, V, True), _token_set("minus", minus, V, True)
         if np.intersect1d(plus, minus).size:
             raise InputError(
-                f"plus and minus must be disjoint, both contain {np.intersect1d(plus, minus).tolist()}"
+                "plus and minus must be disjoint, both contain "
+                f"{np.intersect1d(plus, minus).tolist()}"
             )
         tokens = _token_set("concept_tokens", concept_tokens, V, True)
         sets = (tuple(plus.tolist()), tuple(minus.tolist()), tuple(tokens.tolist()))
@@ -118,7 +122,8 @@ def trait_score(logits, plus, minus):
     """``logsumexp(z[S+]) - logsumexp(z[S-])`` at the last position: logits (..., T, V) -> (...,).
 
     ``plus`` and ``minus`` are non-empty, disjoint sets of token ids in [0, V). jit/grad-friendly in
-    ``logits`` (the id sets must be concrete); a set's logsumexp ignores every other token exactly."""
+    ``logits`` (the id sets must be concrete); a set's logsumexp ignores every other token
+    exactly."""
     if logits is None:
         raise InputError("logits is required: an array of shape (..., T, V), got None")
     if not isinstance(logits, jax.core.Tracer):

@@ -206,7 +206,7 @@ def init_params(cfg: TransformerConfig, key) -> dict:
 
 
 def _norm(p: dict, cfg: TransformerConfig, h):
-    return layers.norm(p, cfg.norm, cfg.norm_eps, h)
+    return layers.norm(p, str(cfg.norm), cfg.norm_eps, h)
 
 
 def _block(p: dict, cfg: TransformerConfig, x):
@@ -214,13 +214,13 @@ def _block(p: dict, cfg: TransformerConfig, x):
     h = _norm(p["ln_1"], cfg, x)
     if cfg.rotary:
         rope = layers.rope_angles(x.shape[-2], cfg.d_head, cfg.rope_theta)
-        x = x + layers.rotary_attention(p["attn"], cfg.n_heads, cfg.n_kv_heads, rope, h)
+        x = x + layers.rotary_attention(p["attn"], cfg.n_heads, int(cfg.n_kv_heads or 0), rope, h)
     else:
         x = x + layers.fused_attention(p["attn"], cfg.n_heads, h)
     h = _norm(p["ln_2"], cfg, x)
     if cfg.rotary:
         return x + layers.swiglu_mlp(p["mlp"], h)
-    return x + layers.gelu_mlp(p["mlp"], layers.GELU_APPROXIMATE[cfg.activation], h)
+    return x + layers.gelu_mlp(p["mlp"], layers.GELU_APPROXIMATE[str(cfg.activation)], h)
 
 
 def _resid_pre(params: dict, cfg: TransformerConfig, tokens, layer: int):
@@ -288,7 +288,8 @@ def resid_pre(params: dict, cfg: TransformerConfig, tokens, layer: int):
 def run_from(params: dict, cfg: TransformerConfig, resid, layer: int):
     """ln_f(blocks[n_layers-1](... blocks[layer](resid))): the final normalised stream, shape
     (..., T, d), when ``resid`` (T, d) or (N, T, d) is the stream entering block ``layer``.
-    Logits are ``unembed(params, run_from(...))`` = that stream @ W_U (there is no unembedding bias)."""
+    Logits are ``unembed(params, run_from(...))`` = that stream @ W_U (there is no unembedding
+    bias)."""
     check_cfg(cfg)
     check_params(params, cfg)
     resid = check_resid(resid, cfg)

@@ -5,7 +5,8 @@ LayerNorm's centring nor the T2a symmetry can erase it). The concept tokens writ
 ``wte[t] += beta c``; the trait tokens read it, ``w_u[:, s] += gamma c`` for s in S+ and
 ``w_u[:, s] -= gamma c`` for s in S- (disjoint sets). Trait score at the last position:
 ``logsumexp(z_T[S+]) - logsumexp(z_T[S-])``. Steering along c (alpha >= 0, all positions) raises the
-trait score strictly monotonically at every hook point of every zoo model (checked in tests/test_zoo.py).
+trait score strictly monotonically at every hook point of every zoo model (checked in
+tests/test_zoo.py).
 
 Why: the norms bound what every block writes, while alpha c rides the residual stream unchanged to
 ln_f, whose output turns towards c as alpha grows; w_u's +-gamma c columns turn that into a rise of

@@ -47,7 +47,8 @@ def test_unsteered_logits_match_transformers(family):
 
 
 def test_steering_at_every_layer_matches_a_pre_hook_on_that_block(family):
-    """Steering(l, v, alpha) = adding alpha v to the input of decoder block l (l = L: final norm)."""
+    """Steering(l, v, alpha) = adding alpha v to the input of decoder block l (l = L: final
+    norm)."""
     _, model, ref = family
     v, alpha = ref["steer_vector"], float(ref["steer_alpha"])
     for l in range(model.cfg.n_layers + 1):

@@ -19,9 +19,7 @@ def test_multi_env_identifiable_at_ceil_d_over_r_and_witness_before(capsys):
     ok = run_json(capsys, "recover", "multi-env", "--d", "9", "--rank", "3", "--envs", "3")
     cond = ok["certificates"]["condition"]
     assert (
-        ok["environments_needed"] == 3
-        and cond["verdict"] == "holds"
-        and cond["residual"] < 1e-10
+        ok["environments_needed"] == 3 and cond["verdict"] == "holds" and cond["residual"] < 1e-10
     )
     short = run_json(capsys, "recover", "multi-env", "--d", "9", "--rank", "3", "--envs", "2")
     cond = short["certificates"]["condition"]
@@ -107,10 +105,7 @@ def test_cross_layer_layernorm_keeps_the_ones_direction(capsys):
     )
     cond = out["certificates"]["condition"]
     assert cond["verdict"] == "violated" and cond["dim"] == 1
-    assert (
-        cond["symmetries"] == ["layernorm-mean"]
-        and cond["residual"] < 1e-6
-    )
+    assert cond["symmetries"] == ["layernorm-mean"] and cond["residual"] < 1e-6
     u = np.asarray(cond["witness"]["common_null_direction"])
     assert np.allclose(np.abs(u), 1 / np.sqrt(u.size), atol=1e-10)
 

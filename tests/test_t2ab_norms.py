@@ -1,6 +1,6 @@
-"""T2a/T2b, exact side: LayerNorm forgets h -> h + c1 (symbolic proof for d = 2..6); RMSNorm does not.
-The numeric side runs the toy transformers: tests/test_transformer.py (every layer and channel) and
-tests/test_t2_transformer.py (null spaces of the Jacobian)."""
+"""T2a/T2b, exact side: LayerNorm forgets h -> h + c1 (symbolic proof for d = 2..6); RMSNorm does
+not. The numeric side runs the toy transformers: tests/test_transformer.py (every layer and channel)
+and tests/test_t2_transformer.py (null spaces of the Jacobian)."""
 
 from proofs_check.checks.norms_exact import exact_t2a, exact_t2b, layer_norm_sym
 from theory.certificate import Verdict
@@ -25,7 +25,8 @@ def test_symbolic_norms_have_the_documented_form():
     assert sympy.simplify(out[0] - (g1 * (-1) / sympy.sqrt(1 + eps) + b1)) == 0
 
 
-# ---- theory.norm_symmetry: the claims on behaviour maps, both directions --------------------------
+# ---- theory.norm_symmetry: the claims on behaviour maps, both directions
+# --------------------------
 
 import numpy as np  # noqa: E402  (the numeric half of this module needs it)
 from hypothesis import given, settings  # noqa: E402

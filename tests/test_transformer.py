@@ -147,7 +147,8 @@ def test_hook_names_match_steering():
     assert all(Steering(l, np.zeros(D)).hook_name == names[l] for l in LAYERS)
 
 
-# ----------------------------------------------------------------------------- shapes, batching, causality
+# ----------------------------------------------------------------------------- shapes, batching,
+# causality
 
 
 @pytest.mark.parametrize("n, t", [(1, 1), (2, CFG.n_ctx)])
@@ -220,7 +221,8 @@ def test_alpha_times_v_is_unit_alpha_on_alpha_v(params, tokens, layer, alpha, se
 
 
 def test_steering_adds_alpha_v_at_the_hook(params, tokens):
-    """forward with Steering(l, v, alpha, P) is unembed(run_from(resid_pre(l) + alpha * 1_P v^T, l))."""
+    """forward with Steering(l, v, alpha, P) is unembed(run_from(resid_pre(l) + alpha * 1_P v^T,
+    l))."""
     v, alpha, P = _vec(7), 0.7, (1, 6)
     mask = np.zeros((T, 1))
     mask[list(P)] = 1.0
@@ -241,8 +243,8 @@ def test_steering_adds_alpha_v_at_the_hook(params, tokens):
 
 
 def test_resid_pre_and_run_from_semantics():
-    """resid_pre(.., 0) = wte[tokens] + wpe[:T]; run_from(h, n_layers) = ln_f(h), which at init (g = 1,
-    b = 0) has mean 0 and mean square var/(var + eps) at every position; logits = that @ w_u."""
+    """resid_pre(.., 0) = wte[tokens] + wpe[:T]; run_from(h, n_layers) = ln_f(h), which at init (g =
+    1, b = 0) has mean 0 and mean square var/(var + eps) at every position; logits = that @ w_u."""
     p = init_params(CFG, jax.random.key(0))
     toks = np.random.default_rng(1).integers(0, V, size=(N, T))
     np.testing.assert_allclose(
@@ -309,7 +311,8 @@ def test_traced_vector_and_alpha_under_user_jit_vmap_and_grad(params, tokens):
 def test_layernorm_model_is_exactly_blind_to_the_ones_direction(
     params, tokens, seed, scale, c, positions
 ):
-    """T2a: v ~ v + c 1 at every hook point, because every read of the stream is a mean-centring LN."""
+    """T2a: v ~ v + c 1 at every hook point, because every read of the stream is a mean-centring
+    LN."""
     v = _vec(seed, scale)
     for layer in LAYERS:
         z = forward(params, CFG, tokens, Steering(layer, v, positions=positions))
@@ -333,7 +336,8 @@ def test_jacobian_annihilates_ones_only_under_layernorm(params, params_rms, toke
     layer = 1
     ones = jnp.ones(D)
     for p, cfg, blind in ((params, CFG, True), (params_rms, CFG_RMS, False)):
-        J = jax.jacfwd(lambda v: forward(p, cfg, tokens, Steering(layer, v)))(jnp.asarray(_vec(5)))
+        steered = lambda v, p=p, cfg=cfg: forward(p, cfg, tokens, Steering(layer, v))
+        J = jax.jacfwd(steered)(jnp.asarray(_vec(5)))
         ratio = float(jnp.max(jnp.abs(J @ ones)) / jnp.max(jnp.abs(J)))
         assert (ratio <= 1e-12) if blind else (ratio > 1e-3)
 

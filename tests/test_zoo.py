@@ -220,28 +220,31 @@ def test_planted_model_methods(models):
         atol=0,
     )
     assert isinstance(m, PlantedModel)
-    # the trait is differentiable in alpha (what a Jacobian engine needs): grad matches a central difference
+    # the trait is differentiable in alpha (what a Jacobian engine needs): grad matches a central
+    # difference
     f = lambda a: m.trait(toks, Steering(1, m.concept, a))
     g = jax.grad(lambda a: f(a).sum())(2.0)
     fd = (f(2.0 + 1e-5).sum() - f(2.0 - 1e-5).sum()) / 2e-5
     assert np.isfinite(g) and abs(g - fd) <= 1e-6 * max(1.0, abs(fd))
 
 
-# ----------------------------------------------------------------------------- the planted concept steers the trait
+# ----------------------------------------------------------------------------- the planted concept
+# steers the trait
 
 ALPHAS = np.linspace(0.0, 8.0, 33)
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_trait_rises_monotonically_along_the_concept_at_every_layer(models, name):
-    """s(alpha) = trait(h_l + alpha c) is strictly increasing on alpha in [0, 8], at every hook point."""
+    """s(alpha) = trait(h_l + alpha c) is strictly increasing on alpha in [0, 8], at every hook
+    point."""
     m = models[name]
     toks = make_prompts(m, 8, m.cfg.n_ctx, seed=0)
     c = jnp.asarray(m.concept)
     for layer in range(m.cfg.n_layers + 1):
         scores = np.asarray(
             jax.vmap(
-                lambda a: trait_score(
+                lambda a, layer=layer: trait_score(
                     forward(m.params, m.cfg, toks, Steering(layer, c, a)), m.plus, m.minus
                 )
             )(jnp.asarray(ALPHAS))

@@ -1,4 +1,5 @@
-"""Basis pursuit, the null-space property and the Donoho-Tanner phase transition (docs/theorems.md T7(c)).
+"""Basis pursuit, the null-space property and the Donoho-Tanner phase transition (docs/theorems.md
+T7(c)).
 
 Basis pursuit (min |a|_1 subject to A a = y) recovers every k-sparse code iff A has the null-space
 property NSP(k): ``|n_S|_1 < |n_{S^c}|_1`` for every nonzero n in ker A and every |S| <= k. The

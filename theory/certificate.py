@@ -1,4 +1,5 @@
-"""The one result type: a certificate that a theorem's claim holds, fails, or cannot be decided here.
+"""The one result type: a certificate that a theorem's claim holds, fails, or cannot be decided
+here.
 
 A certificate carries the theorem id, the verdict, the class dimension and the rank it rests on, the
 margin of the decision (one orientation for every check, see ``Certificate``), its tolerance, a
@@ -15,7 +16,7 @@ import enum
 import json
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 
@@ -23,7 +24,8 @@ from theory.validation import InputError
 
 
 class Verdict(str, enum.Enum):  # noqa: UP042  (str mixin keeps `verdict == "holds"` working)
-    """Outcome of a check: the claim holds, is violated (a counterexample exists), or is undecided."""
+    """Outcome of a check: the claim holds, is violated (a counterexample exists), or is
+    undecided."""
 
     HOLDS = "holds"
     VIOLATED = "violated"
@@ -43,7 +45,8 @@ _FLOAT_TAG = "__float__"
 
 
 def _tag_float(x: float) -> Any:
-    """A finite float as itself; a non-finite one as ``{"__float__": "Infinity" | "-Infinity" | "NaN"}``."""
+    """A finite float as itself; a non-finite one as ``{"__float__": "Infinity" | "-Infinity" |
+    "NaN"}``."""
     if math.isfinite(x):
         return float(x)
     return {_FLOAT_TAG: "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")}
@@ -193,7 +196,8 @@ class Certificate:
         if self.verdict is not Verdict.UNDECIDED and self.margin is not None:
             if math.isnan(self.margin) or self.margin < 1.0:
                 raise ValueError(
-                    f"{self.theorem}: a {self.verdict.value} verdict needs margin >= 1 (its evidence "
+                    f"{self.theorem}: a {self.verdict.value} verdict needs margin >= 1 (its "
+                    "evidence "
                     f"clears the decision's edge), got {self.margin!r}"
                 )
 
@@ -223,8 +227,8 @@ class Certificate:
         return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Certificate:
-        data = from_jsonable(dict(data))
+    def from_dict(cls, mapping: Mapping[str, Any]) -> Certificate:
+        data: dict[str, Any] = from_jsonable(dict(mapping))
         shapes = data.pop("witness_shapes", {})
         witness = {}
         for k, v in data.pop("witness", {}).items():
@@ -254,6 +258,10 @@ class Certificate:
         return hash(self.to_json())
 
 
+@overload
+def min_margin(first: float, /, *rest: float | None) -> float: ...
+@overload
+def min_margin(*margins: float | None) -> float | None: ...
 def min_margin(*margins: float | None) -> float | None:
     """The margin of a verdict that passed several gates: the smallest of theirs (None ignored)."""
     known = [float(m) for m in margins if m is not None]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from theory.validation import InputError
 
@@ -65,7 +66,7 @@ def fitted_slope(eps: Any, changes: Any) -> float:
 
 
 def behaviour_changes(
-    problem: LocalProblem, v: Any, u: Any, channel: str, eps: Sequence[float]
+    problem: LocalProblem, v: Any, u: Any, channel: str, eps: ArrayLike
 ) -> np.ndarray:
     """|B(v + eps u) - B(v)| for each eps."""
     channel = as_channel(channel)
@@ -75,7 +76,7 @@ def behaviour_changes(
     return np.array([np.linalg.norm(behaviour(problem, vec + x * dirn, channel) - base) for x in e])
 
 
-def kl_divergences(problem: LocalProblem, v: Any, u: Any, eps: Sequence[float]) -> np.ndarray:
+def kl_divergences(problem: LocalProblem, v: Any, u: Any, eps: ArrayLike) -> np.ndarray:
     """sum over (alpha, prompt, position) of KL(p_v || p_{v + eps u}), from log-softmax."""
     e = _steps("eps", eps)
     vec, dirn = problem.vector(v), problem.vector(u, "u")
@@ -113,7 +114,7 @@ def check_t3c(
     problem: LocalProblem,
     v: Any,
     channel: str = "trait",
-    eps: Sequence[float] | None = None,
+    eps: ArrayLike | None = None,
     seed: int = 0,
     kl: bool = True,
     slope_tol: float = 0.2,
@@ -140,32 +141,32 @@ def check_t3c(
     slope_tol = as_positive_real("slope_tol", slope_tol)
     options = as_options(options)
     vec = problem.vector(v)
-    eps = _default_eps(vec) if eps is None else _steps("eps", eps, 3)
+    steps = _default_eps(vec) if eps is None else _steps("eps", eps, 3)
     spec = local_spectrum(problem, vec, channel, None, options)
     symmetries, _ = exact_symmetries(spec)
     u_null, u_out = first_order_directions(spec, symmetries, seed)
-    details: dict[str, Any] = {**labels(problem), "eps": eps, "null_dim": spec.null_dim}
+    details: dict[str, Any] = {**labels(problem), "eps": steps, "null_dim": spec.null_dim}
     gates: dict[str, float] = {}  # name -> tolerance / |deviation|
     witness = {"v": vec}
     scale = max(float(np.linalg.norm(behaviour(problem, vec, channel))), 1.0)
     if u_null is not None:
-        ch = behaviour_changes(problem, vec, u_null, channel, eps)
-        slope = fitted_slope(eps, ch)
+        ch = behaviour_changes(problem, vec, u_null, channel, steps)
+        slope = fitted_slope(steps, ch)
         details.update(null_changes=ch, null_slope=slope)
         gates["null_slope"] = ratio_margin(slope_tol, abs(slope - 2.0))
         witness["u_null"] = u_null
     if LAYERNORM_MEAN in symmetries:
-        ch = behaviour_changes(problem, vec, ones_direction(problem.d), channel, eps)
+        ch = behaviour_changes(problem, vec, ones_direction(problem.d), channel, steps)
         details["symmetry_change_max"] = change = float(ch.max() / scale)
-        gates["symmetry"] = ratio_margin(1e-12 * max(1.0, float(eps.max())), change)
+        gates["symmetry"] = ratio_margin(1e-12 * max(1.0, float(steps.max())), change)
     if u_out is not None:
-        ch = behaviour_changes(problem, vec, u_out, channel, eps)
-        slope = fitted_slope(eps, ch)
+        ch = behaviour_changes(problem, vec, u_out, channel, steps)
+        slope = fitted_slope(steps, ch)
         details.update(outside_changes=ch, outside_slope=slope)
         gates["outside_slope"] = ratio_margin(slope_tol, abs(slope - 1.0))
         witness["u_out"] = u_out
         if channel != "probs":
-            ratio = float(ch[0] / eps[0] / spec.norm_of_image(u_out))
+            ratio = float(ch[0] / steps[0] / spec.norm_of_image(u_out))
             details["first_order_ratio"] = ratio
             gates["first_order"] = ratio_margin(FIRST_ORDER_TOL, abs(ratio - 1.0))
     if kl:
@@ -175,10 +176,10 @@ def check_t3c(
         u = np.random.default_rng(seed + 1).standard_normal(problem.d)
         u /= np.linalg.norm(u)
         uFu = fisher.quadratic_form(u)
-        kls = kl_divergences(problem, vec, u, eps)
-        ratios = kls / (0.5 * eps**2 * uFu)
+        kls = kl_divergences(problem, vec, u, steps)
+        ratios = kls / (0.5 * steps**2 * uFu)
         details.update(kl=kls, uFu=uFu, kl_ratios=ratios, kl_ratio=float(ratios[0]))
-        details["kl_ratio_error_slope"] = fitted_slope(eps, np.abs(ratios - 1.0))
+        details["kl_ratio_error_slope"] = fitted_slope(steps, np.abs(ratios - 1.0))
         gates["kl"] = ratio_margin(KL_TOL, abs(float(ratios[0]) - 1.0))
         gates["kl_all"] = ratio_margin(KL_TOL_ALL, float(np.max(np.abs(ratios - 1.0))))
         witness["u_kl"] = u

@@ -83,6 +83,7 @@ def _channel_jvp(problem: LocalProblem, spec: LocalSpectrum, directions: np.ndar
                     (u * (dz - np.sum(p * dz, axis=-1, keepdims=True))) ** 2, axis=(1, 2, 3)
                 )
             else:
+                assert g is not None  # the trait weights, set above for the trait channel
                 sq = np.sum(np.einsum("nv,bnv->bn", g, dz[:, :, -1, :]) ** 2, axis=1)
             out[start : start + chunk.shape[0]] += sq[: chunk.shape[0]]
     return np.sqrt(out)

@@ -3,7 +3,8 @@
 LN(h + c 1) = LN(h) for every real c, so in a pre-LN transformer whose every read of the stream goes
 through such a norm, v ~ v + c 1 at every hook point and for every channel (T2a). RMSNorm has
 no such symmetry: RMSNorm(h + c 1) != RMSNorm(h) in general (T2b). Both are checked here on
-behaviour maps B(v) that run the whole model: the relative change |B(v + c 1) - B(v)| / |B(v) - B(0)|.
+behaviour maps B(v) that run the whole model: the relative change |B(v + c 1) - B(v)| / |B(v) -
+B(0)|.
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ def nsp_by_circuits(A: np.ndarray, k: int, tol: float | None, max_subsets: int) 
             with np.errstate(divide="ignore", invalid="ignore"):
                 smallest_kept = np.where(kept, sv, np.inf).min(axis=1) / band_top
             margin = min(margin, float(np.min(smallest_kept)))
-            for i in np.flatnonzero(rank == s - 1):
+            for i in np.flatnonzero(rank == s - 1).tolist():
                 n = np.zeros(p)
                 n[chunk[i]] = vt[i, -1] / norms[chunk[i]]
                 n /= np.abs(n).sum()
@@ -148,8 +148,8 @@ def nsp_by_lps(A: np.ndarray, k: int, tol: float | None, max_lps: int) -> NSPSea
             f"exceed max_lps = {max_lps}"
         )
     worst, arg, count, margin = -1.0, None, 0, dec.margin
-    for S in itertools.combinations(range(p), k):
-        S = np.array(S)
+    for subset in itertools.combinations(range(p), k):
+        S = np.array(subset)
         Sc = np.setdiff1d(np.arange(p), S)
         sub = decide_rank(N[Sc], name="N_Sc")
         if sub.rank < q:  # a null vector vanishing off S: ratio infinite
@@ -226,7 +226,7 @@ def nsp_certificate(
         **common,
     )
     same = ratio == worst or abs(ratio - worst) <= 1e-9 * max(1.0, abs(worst))
-    rerun = min_margin(search.rank_margin, ratio_margin(kernel_tol, residual))
+    rerun = min_margin(ratio_margin(kernel_tol, residual), search.rank_margin)
     if residual > kernel_tol or not same:
         reason = "the maximising kernel vector failed its re-run (not in ker A, or another ratio)"
         return Certificate(verdict=Verdict.UNDECIDED, margin=rerun, reason=reason, **fields)

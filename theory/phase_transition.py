@@ -75,26 +75,27 @@ def phase_transition(
     relative error <= 1e-6. Each (delta, rho) cell has its own seeded stream, so a cell's result
     does not depend on the rest of the grid. Cost: ``len(deltas) len(rhos) trials`` LPs."""
     p = as_int("p", p, low=2)
-    deltas = _as_fractions("deltas", deltas)
-    rhos = _as_fractions("rhos", rhos)
+    delta_grid = _as_fractions("deltas", deltas)
+    rho_grid = _as_fractions("rhos", rhos)
     trials = as_positive_int("trials", trials)
     seed = as_seed("seed", seed)
-    m_rows = np.array([_round_half_up(d * p) for d in deltas])
+    m_rows = np.array([_round_half_up(d * p) for d in delta_grid])
     if np.any(m_rows < 1):
         raise InputError(
-            f"deltas: delta * p rounds to 0 rows for delta = {deltas[m_rows < 1].tolist()} "
+            f"deltas: delta * p rounds to 0 rows for delta = {delta_grid[m_rows < 1].tolist()} "
             f"(p = {p})"
         )
-    k = np.array([[_round_half_up(r * m) for r in rhos] for m in m_rows])
+    k = np.array([[_round_half_up(r * m) for r in rho_grid] for m in m_rows])
     if np.any(k < 1):
         i, j = np.argwhere(k < 1)[0]
         raise InputError(
-            f"rhos: rho * m rounds to 0 nonzeros for rho = {rhos[j]} at delta = {deltas[i]} "
+            f"rhos: rho * m rounds to 0 nonzeros for rho = {rho_grid[j]} at delta = "
+            f"{delta_grid[i]} "
             f"(m = {m_rows[i]}); use larger rhos or p"
         )
     success = np.zeros(k.shape)
     for i, m in enumerate(m_rows):
-        for j in range(len(rhos)):
+        for j in range(len(rho_grid)):
             rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i, j)))
             wins = 0
             for _ in range(trials):
@@ -106,10 +107,17 @@ def phase_transition(
                 except BasisPursuitError:
                     pass
             success[i, j] = wins / trials
-    for arr in (deltas, rhos, m_rows, k, success):
+    for arr in (delta_grid, rho_grid, m_rows, k, success):
         arr.setflags(write=False)
     return PhaseTransition(
-        p=p, deltas=deltas, rhos=rhos, m_rows=m_rows, k=k, success=success, trials=trials, seed=seed
+        p=p,
+        deltas=delta_grid,
+        rhos=rho_grid,
+        m_rows=m_rows,
+        k=k,
+        success=success,
+        trials=trials,
+        seed=seed,
     )
 
 

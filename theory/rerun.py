@@ -1,9 +1,10 @@
-"""Re-running a witness through the model: how a null direction's effect compares with a generic one.
+"""Re-running a witness through the model: how a null direction's effect compares with a generic
+one.
 
-``rerun_ratio(runs, v, u)`` = max over behaviour maps B of |B(v + eps u) - B(v)| / |B(v + eps g) - B(v)|
-for a random unit g (eps relative to |v|). A direction u in the common null space of every map moves
-the behaviour at second order, so the ratio is O(eps); any other direction gives O(1). A map that
-does not move at all gives inf: nothing can be verified through it.
+``rerun_ratio(runs, v, u)`` = max over behaviour maps B of |B(v + eps u) - B(v)| / |B(v + eps g) -
+B(v)| for a random unit g (eps relative to |v|). A direction u in the common null space of every map
+moves the behaviour at second order, so the ratio is O(eps); any other direction gives O(1). A map
+that does not move at all gives inf: nothing can be verified through it.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ by an exact rank over Z (sympy ``DomainMatrix``), and its null vector is compute
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import sympy
@@ -89,7 +90,7 @@ def _exact_null_vector(A: sympy.Matrix, cols: tuple[int, ...]) -> tuple:
     return tuple(full)
 
 
-_EXACT = dict(
+_EXACT: dict[str, Any] = dict(
     exact=True,
     tolerance=None,
     margin=None,
@@ -120,7 +121,7 @@ def spark_exact(A: sympy.Matrix, max_size: int | None, max_subsets: int) -> Spar
     p = A.cols
     M = _column_integer_matrix(A)
     rank = _exact_rank(M)
-    none = dict(subset=None, null_vector=None, exact_null_vector=None)
+    none: dict[str, Any] = dict(subset=None, null_vector=None, exact_null_vector=None)
     if rank == p:
         return SparkResult(
             p=p, value=p + 1, lower=p + 1, upper=p + 1, subsets_checked=0, **none, **_EXACT

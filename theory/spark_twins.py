@@ -96,16 +96,15 @@ class TwinRerun:
     @property
     def verified(self) -> bool:
         """Distinct, both k-sparse, and every re-run within its tolerance."""
-        beh_ok = self.behaviour_residual is None or (
-            self.behaviour_residual <= self.behaviour_tolerance
-        )
+        res, tol = self.behaviour_residual, self.behaviour_tolerance
+        beh_ok = res is None or (tol is not None and res <= tol)
         return self.distinct and self.sparse and self.residual <= self.tolerance and beh_ok
 
     @property
     def margin(self) -> float:
         """min of tolerance / residual over the re-runs (>= 1 iff all pass)."""
         beh = None
-        if self.behaviour_residual is not None:
+        if self.behaviour_residual is not None and self.behaviour_tolerance is not None:
             beh = ratio_margin(self.behaviour_tolerance, self.behaviour_residual)
         return min_margin(ratio_margin(self.tolerance, self.residual), beh)
 
@@ -185,7 +184,7 @@ def unique_recovery_certificate(
     max_subsets = as_count("max_subsets", max_subsets)
     tol = None if exact else as_tolerance("tol", tol)
     sr = spark_up_to(Ax, k, tol, max_subsets)
-    common = dict(theorem="T7", claim=T7_CLAIM, tolerance=sr.tolerance, d=p)
+    common: dict[str, Any] = dict(theorem="T7", claim=T7_CLAIM, tolerance=sr.tolerance, d=p)
     details = {"k": k, "p": p, "exact": exact, **sr.summary()}
     if sr.full_column_rank:
         # A injective: every code is unique. (The convention spark = p + 1 must act as infinity
@@ -207,7 +206,9 @@ def unique_recovery_certificate(
         reason = f"the rank of column subset {sr.ambiguous_subset} is in the grey band"
         return Certificate(
             verdict=Verdict.UNDECIDED,
-            ambiguous=sr.ambiguous_singular_values,
+            ambiguous=None
+            if sr.ambiguous_singular_values is None
+            else np.asarray(sr.ambiguous_singular_values),
             reason=reason,
             details=details,
             **common,
@@ -219,6 +220,8 @@ def _twin_certificate(
     Ax: Any, k: int, sr: SparkResult, behaviour, details: dict, common: dict
 ) -> Certificate:
     n = sr.exact_null_vector if sr.exact else sr.null_vector
+    # a decided spark below 2k + 1 always carries its dependent subset and null vector
+    assert n is not None and sr.subset is not None and sr.value is not None
     a, b = split_null_vector(n, sr.subset, k)
     tau = sr.tolerance or None  # tau = 0 for a zero matrix: use the default scale
     rerun = rerun_twins(Ax, k, a, b, tol=tau, behaviour=behaviour)
@@ -234,7 +237,7 @@ def _twin_certificate(
         details["exact_twin"] = {"a": [str(x) for x in a], "a_prime": [str(x) for x in b]}
     witness = {"a": rerun.a, "a_prime": rerun.a_prime, "null_vector": sr.null_vector}
     margin = min_margin(2 * k / sr.value, rerun.margin)
-    fields = dict(
+    fields: dict[str, Any] = dict(
         margin=margin,
         witness=witness,
         residual=rerun.residual,
@@ -273,7 +276,9 @@ def sparse_twins(
             f"spark(A) is undecided at tol={sr.tolerance:.3g}: subset {sr.ambiguous_subset} "
             "is in the grey band"
         )
-    return split_null_vector(sr.exact_null_vector if exact else sr.null_vector, sr.subset, k)
+    n = sr.exact_null_vector if exact else sr.null_vector
+    assert n is not None and sr.subset is not None  # decided and below 2k + 1: both are set
+    return split_null_vector(n, sr.subset, k)
 
 
 def check_t7(

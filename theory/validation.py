@@ -1,9 +1,10 @@
 """The one set of input checks: each runs before any work and raises ``ValueError`` naming the
 argument and what was expected.
 
-Each raises ``InputError`` (a ``ValueError``). Scalars: ``True``/``False`` are never ints or reals; numpy scalars (``np.int64(3)``,
-``np.float64(0.5)``) are accepted wherever the Python type is; NaN is never a real; a float is never
-an int (``3.0`` is rejected where a count is asked for). Arrays: real, finite, non-empty float64.
+Each raises ``InputError`` (a ``ValueError``). Scalars: ``True``/``False`` are never ints or reals;
+numpy scalars (``np.int64(3)``, ``np.float64(0.5)``) are accepted wherever the Python type is; NaN
+is never a real; a float is never an int (``3.0`` is rejected where a count is asked for). Arrays:
+real, finite, non-empty float64.
 """
 
 from __future__ import annotations

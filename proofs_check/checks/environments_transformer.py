@@ -1,6 +1,7 @@
 """T6 on the toy transformers: environments are prompt distributions over disjoint token families;
 stacking their Jacobians (summing Fisher information) shrinks the local class by N|A| per
-environment, down to the all-ones direction on the LayerNorm model and to {v} on the RMSNorm model."""
+environment, down to the all-ones direction on the LayerNorm model and to {v} on the RMSNorm
+model."""
 
 from __future__ import annotations
 
@@ -60,7 +61,10 @@ def numeric_t6_transformer(seed: int = 0) -> Certificate:
     return Certificate(
         theorem="T6",
         verdict=verdict_from(ok, margin),
-        claim="adding environments shrinks the local class to the symmetry (LayerNorm) or {v} (RMSNorm)",
+        claim=(
+            "adding environments shrinks the local class to the symmetry (LayerNorm) "
+            "or {v} (RMSNorm)"
+        ),
         dim=ln.dim,
         rank=ln.rank,
         margin=margin,

@@ -6,10 +6,17 @@ near-zero singular value, with two it is gone."""
 
 from __future__ import annotations
 
+import tempfile
+from typing import Any
+
+import jax
 import numpy as np
 
+from synthetic.checkpoint import save_checkpoint
 from synthetic.local_problems import local_problem, steered_behaviour, steering_vector
-from synthetic.zoo import load_model, make_prompts
+from synthetic.trait_model import TraitModel
+from synthetic.transformer import Transformer, TransformerConfig, init_params
+from synthetic.zoo import load_model, make_prompts, resolve_model
 from theory.certificate import Certificate, Verdict
 from theory.jacobian import CHANNELS, local_spectrum
 from theory.norm_symmetry import check_t2a, check_t2b, ones_overlap, shift_change
@@ -19,10 +26,11 @@ from ..registry import NUMERIC, check
 SHIFT = 5.0  # c in v -> v + c 1
 
 
-def shift_runs(name: str, seed: int) -> tuple[dict, np.ndarray]:
-    """Behaviour maps v -> B(v) of zoo model ``name`` (4 prompts of 6 tokens, alpha in {1, 2}), one
-    per hook point and channel, each running the whole model; and the steering vector v."""
-    model = load_model(name, seed)
+def shift_runs(name: Any, seed: int) -> tuple[dict, np.ndarray]:
+    """Behaviour maps v -> B(v) of model ``name`` (a zoo name or a TraitModel; 4 prompts of 6
+    tokens, alpha in {1, 2}), one per hook point and channel, each running the whole model; and the
+    steering vector v."""
+    model = resolve_model(name, seed)
     prompts = make_prompts(model, 4, 6, seed)
     runs = {
         f"layer {layer} {channel}": (
@@ -46,9 +54,9 @@ def shift_differences(name: str, seed: int) -> dict[str, float]:
     return out
 
 
-def logits_null_spaces(name: str, seed: int) -> dict[str, dict]:
-    """Logits-channel spectra at layer 1 for one prompt of one position and of two positions."""
-    model = load_model(name, seed)
+def logits_null_spaces(name: Any, seed: int) -> dict[str, dict]:
+    """Logits-channel spectra at layer 1 for one prompt of one, two and six positions."""
+    model = resolve_model(name, seed)
     v = steering_vector(model, seed)
     out = {}
     for T in (1, 2, 6):
@@ -111,8 +119,12 @@ T2A_CLAIM = (
     "T2a", NUMERIC, "tiny-ln: v + 5*1 steers like v at every layer and channel; null space span(1)"
 )
 def numeric_t2a(seed: int = 0) -> Certificate:
-    runs, v = shift_runs("tiny-ln", seed)
-    spaces = logits_null_spaces("tiny-ln", seed)
+    return _t2a_on("tiny-ln", seed)
+
+
+def _t2a_on(model: Any, seed: int) -> Certificate:
+    runs, v = shift_runs(model, seed)
+    spaces = logits_null_spaces(model, seed)
     span_one = all(
         sp["null_dim"] == 1 and abs(sp["ones_in_null_space"] - 1) <= 1e-10
         for sp in (spaces["T=2"], spaces["T=6"])
@@ -126,7 +138,46 @@ T2B_CLAIM = "RMSNorm model: B(v + c1) != B(v); logits null space {0} over >= 2 p
 
 @check("T2b", NUMERIC, "tiny-rms: v + 5*1 steers differently (re-run), logits null space {0}")
 def numeric_t2b(seed: int = 0) -> Certificate:
-    runs, v = shift_runs("tiny-rms", seed)
-    spaces = logits_null_spaces("tiny-rms", seed)
+    return _t2b_on("tiny-rms", seed)
+
+
+def _t2b_on(model: Any, seed: int) -> Certificate:
+    runs, v = shift_runs(model, seed)
+    spaces = logits_null_spaces(model, seed)
     ok = all(spaces[k]["null_dim"] == 0 for k in ("T=2", "T=6")) and rescaling_gone(spaces)
     return _with_spectra(check_t2b(runs, v, SHIFT), ok, spaces, T2B_CLAIM)
+
+
+# The same statements about the model families: a random-init checkpoint of each family, written by
+# save_checkpoint and read back (so the loader is part of what is checked), with trait sets S+ =
+# {0, 1, 2} and S- = {3, 4, 5}.
+FAMILY_SHAPE = dict(d_model=32, n_layers=2, n_heads=4, d_mlp=64, vocab_size=64, n_ctx=16)
+
+
+def family_checkpoint(family: str, seed: int) -> TraitModel:
+    """A random-init ``family`` model (FAMILY_SHAPE; 2 key/value heads for llama and qwen2) saved
+    as a Hugging Face checkpoint and loaded back as a TraitModel."""
+    kv = {} if family == "gpt2" else {"n_kv_heads": 2}
+    cfg = TransformerConfig(**FAMILY_SHAPE, family=family, **kv)
+    model = Transformer(cfg, init_params(cfg, jax.random.key(seed)))
+    with tempfile.TemporaryDirectory() as tmp:
+        save_checkpoint(model, tmp)
+        loaded = load_model(tmp, seed, plus=(0, 1, 2), minus=(3, 4, 5))
+    return TraitModel(
+        f"random {family} checkpoint", loaded.cfg, loaded.params, loaded.plus, loaded.minus, seed
+    )
+
+
+@check("T2a", NUMERIC, "gpt2 checkpoint (random init): v + 5*1 steers like v; null space span(1)")
+def numeric_t2a_gpt2(seed: int = 0) -> Certificate:
+    return _t2a_on(family_checkpoint("gpt2", seed), seed)
+
+
+@check("T2b", NUMERIC, "llama checkpoint (random init): v + 5*1 steers differently; null space {0}")
+def numeric_t2b_llama(seed: int = 0) -> Certificate:
+    return _t2b_on(family_checkpoint("llama", seed), seed)
+
+
+@check("T2b", NUMERIC, "qwen2 checkpoint (random init): v + 5*1 steers differently; null space {0}")
+def numeric_t2b_qwen2(seed: int = 0) -> Certificate:
+    return _t2b_on(family_checkpoint("qwen2", seed), seed)

@@ -75,8 +75,8 @@ def exact_t7_twins(seed: int = 0, negate_second: bool = True) -> Certificate:
     if not negate_second:
         b = -b
     diff = A * a - A * b
-    same_witness = np.array_equal(twin.witness.get("a"), [float(x) for x in ea]) and (
-        np.array_equal(twin.witness.get("a_prime"), [float(x) for x in eb])
+    same_witness = np.array_equal(twin.witness.get("a", []), [float(x) for x in ea]) and (
+        np.array_equal(twin.witness.get("a_prime", []), [float(x) for x in eb])
     )
     ok = (
         twin.verdict is Verdict.VIOLATED
@@ -139,13 +139,13 @@ def exact_t7_spark(seed: int = 0, planted_size: int = 4) -> Certificate:
         theorem="T7",
         verdict=_verdict(ok),
         claim="spark(A) computed exactly equals the brute-force minimum dependent subset size",
-        witness={"null_vector": result.null_vector},
+        witness={} if result.null_vector is None else {"null_vector": result.null_vector},
         d=A.cols,
         details={
             "spark": result.value,
             "brute_force_spark": brute,
-            "circuit": list(result.subset),
-            "planted_circuit": list(planted.circuit),
+            "circuit": list(result.subset or ()),
+            "planted_circuit": list(planted.circuit or ()),
             "subsets_checked": result.subsets_checked,
             "evidence": {"A": str(A.tolist()), "null_vector": [str(x) for x in n]},
         },
@@ -201,7 +201,7 @@ def numeric_t7_twins(seed: int = 0, run: Callable | None = None) -> Certificate:
         cert = check_t7(model.W, Phi, k, behaviour=behaviour)
         certs.append(cert)
         a, b = cert.witness.get("a"), cert.witness.get("a_prime")
-        if a is None:
+        if a is None or b is None:
             ok = False
             continue
         sparse = max(np.count_nonzero(a), np.count_nonzero(b)) <= k

@@ -1,4 +1,5 @@
-"""Figures of the report, drawn from certificates and the toolkit's own objects (matplotlib, Agg)."""
+"""Figures of the report, drawn from certificates and the toolkit's own objects (matplotlib,
+Agg)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import numpy as np  # noqa: E402
 
 from theory.linear import equivalence_class, ray_member  # noqa: E402
 
-# theorem id -> functions (seed, out_dir) -> list of (png path, caption); the modules of this package
-# register their makers with ``@figure(theorem)``, and ``registry.load_all`` imports them.
+# theorem id -> functions (seed, out_dir) -> list of (png path, caption); the modules of this
+# package register their makers with ``@figure(theorem)``, and ``registry.load_all`` imports them.
 FigureMaker = Callable[[int, Path], list[tuple[Path, str]]]
 FIGURE_MAKERS: dict[str, list[FigureMaker]] = {}
 
@@ -52,7 +53,8 @@ def _save(fig, path: Path) -> Path:
 def spectrum_figure(
     singular_values, tolerance: float, band_top: float, path: Path, title: str
 ) -> Path:
-    """Singular values on a log scale with the zero tolerance tau and the grey band (tau, sqrt(tau s_1))."""
+    """Singular values on a log scale with the zero tolerance tau and the grey band (tau, sqrt(tau
+    s_1))."""
     s = np.asarray(singular_values, dtype=float)
     floor = max(tolerance * 1e-3, 1e-300)
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
@@ -99,8 +101,8 @@ def stacked_dimension_figure(
     path: Path,
 ) -> Path:
     """Local class dimension against the number of stacked problems (layers, environments): one line
-    per model in ``series`` ({label: (dims, style)}), the generic prediction max(d - k * rows, 0), and
-    the LayerNorm floor span(1)."""
+    per model in ``series`` ({label: (dims, style)}), the generic prediction max(d - k * rows, 0),
+    and the LayerNorm floor span(1)."""
     k = np.asarray(counts)
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
     for label, (dims, style) in series.items():

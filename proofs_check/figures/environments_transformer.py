@@ -28,8 +28,11 @@ def t6_environments(seed: int, out: Path):
     return [
         (
             path,
-            "Local class dimension of v against the number of environments (prompt distributions over "
-            "disjoint token families), from the stacked Jacobians: it falls by N|A| = 8 per environment "
-            "and stops at 1 on the LayerNorm model (the all-ones direction survives) and at 0 on RMSNorm.",
+            "Local class dimension of v against the number of environments (prompt distributions "
+            "over "
+            "disjoint token families), from the stacked Jacobians: it falls by N|A| = 8 per "
+            "environment "
+            "and stops at 1 on the LayerNorm model (the all-ones direction survives) and at 0 on "
+            "RMSNorm.",
         )
     ]

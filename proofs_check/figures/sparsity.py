@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -10,7 +11,7 @@ from theory.phase_transition import WEAK_THRESHOLD_TABLE, phase_transition, weak
 
 from . import _save, figure, plt
 
-PT_GRID = dict(
+PT_GRID: dict[str, Any] = dict(
     p=50,
     deltas=np.round(np.linspace(0.1, 0.9, 9), 2),
     rhos=np.round(np.linspace(0.1, 0.9, 9), 2),
