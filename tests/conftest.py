@@ -10,5 +10,7 @@ from hypothesis import settings
 import theory  # noqa: F401  (float64 everywhere)
 
 settings.register_profile("dev", max_examples=25)
+# ci: no deadline, because CI machines are shared and a test's first example pays for JAX
+# compilation (seconds); derandomized, so a failure reproduces on the next run
 settings.register_profile("ci", max_examples=100, derandomize=True, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
