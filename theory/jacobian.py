@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
@@ -39,10 +40,19 @@ from .jacobian_kernels import (
     _trait_grad,
     _trait_weights,
 )
+from .jacobian_sharding import prompt_mesh, sharded_factor
 from .local_problem import CHANNELS, LocalProblem, as_channel
 from .observations import OBSERVATIONS, behaviour, coordinates, coordinates_kind, logits_at, observe
 from .rank import RankDecision, decide_rank_from_singular_values
-from .validation import as_choice, as_float_array, as_positive_int, as_real, as_tolerance, as_vector
+from .validation import (
+    as_choice,
+    as_float_array,
+    as_int,
+    as_positive_int,
+    as_real,
+    as_tolerance,
+    as_vector,
+)
 
 _BLOCK_FLOATS = 2**21  # default budget (floats) for one chunk's stacked rows: 16 MiB in float64
 
@@ -64,12 +74,15 @@ class EngineOptions:
     position_chunk  : positions whose Fisher square roots are built at once (probs).
     trait_mode      : "reverse" (one backward pass per chunk of prompts) or "forward" (the tangent
                       map).
+    devices         : local devices the logits/probs chunks are spread over (None: all of them;
+                      ``theory.jacobian_sharding``); 1 runs the plain one-device loop.
     """
 
     prompt_chunk: int | None = None
     direction_chunk: int = 64
     position_chunk: int = 8
     trait_mode: str = "reverse"
+    devices: int | None = None
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)
@@ -78,6 +91,9 @@ class EngineOptions:
         set_("direction_chunk", as_positive_int("direction_chunk", self.direction_chunk))
         set_("position_chunk", as_positive_int("position_chunk", self.position_chunk))
         set_("trait_mode", as_choice("trait_mode", self.trait_mode, TRAIT_MODES))
+        if self.devices is not None:
+            n = len(jax.devices())
+            set_("devices", as_int("devices", self.devices, low=1, high=n))
 
 
 def _options(options: Any) -> EngineOptions:
@@ -247,6 +263,10 @@ def square_root_factor(
     args = problem.jax_args(channel)
     r_u = jnp.asarray(scipy.linalg.qr(problem.w_u.T, mode="r")[0][: min(problem.vocab, d)])
     chunk = opt.prompt_chunk or _default_prompt_chunk(problem, r_u.shape[0])
+    n_dev = len(jax.devices()) if opt.devices is None else opt.devices
+    if n_dev > 1:
+        chunk = max(1, -(-min(chunk, N) // n_dev))  # the same prompts per step, split over devices
+        return sharded_factor(problem, vec, channel, args, r_u, chunk, opt, prompt_mesh(n_dev))
     eye = jnp.eye(d)
     r = jnp.zeros((d, d))
     for alpha in problem.alphas:

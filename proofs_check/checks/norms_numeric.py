@@ -151,13 +151,13 @@ def _t2b_on(model: Any, seed: int) -> Certificate:
 # The same statements about the model families: a random-init checkpoint of each family, written by
 # save_checkpoint and read back (so the loader is part of what is checked), with trait sets S+ =
 # {0, 1, 2} and S- = {3, 4, 5}.
-FAMILY_SHAPE = dict(d_model=32, n_layers=2, n_heads=4, d_mlp=64, vocab_size=64, n_ctx=16)
+FAMILY_SHAPE: dict[str, Any] = dict(d_model=32, n_layers=2, n_heads=4, d_mlp=64, vocab_size=64, n_ctx=16)
 
 
 def family_checkpoint(family: str, seed: int) -> TraitModel:
     """A random-init ``family`` model (FAMILY_SHAPE; 2 key/value heads for llama and qwen2) saved
     as a Hugging Face checkpoint and loaded back as a TraitModel."""
-    kv = {} if family == "gpt2" else {"n_kv_heads": 2}
+    kv: dict[str, Any] = {} if family == "gpt2" else {"n_kv_heads": 2}
     cfg = TransformerConfig(**FAMILY_SHAPE, family=family, **kv)
     model = Transformer(cfg, init_params(cfg, jax.random.key(seed)))
     with tempfile.TemporaryDirectory() as tmp:
