@@ -151,7 +151,9 @@ def _t2b_on(model: Any, seed: int) -> Certificate:
 # The same statements about the model families: a random-init checkpoint of each family, written by
 # save_checkpoint and read back (so the loader is part of what is checked), with trait sets S+ =
 # {0, 1, 2} and S- = {3, 4, 5}.
-FAMILY_SHAPE: dict[str, Any] = dict(d_model=32, n_layers=2, n_heads=4, d_mlp=64, vocab_size=64, n_ctx=16)
+FAMILY_SHAPE: dict[str, Any] = dict(
+    d_model=32, n_layers=2, n_heads=4, d_mlp=64, vocab_size=64, n_ctx=16
+)
 
 
 def family_checkpoint(family: str, seed: int) -> TraitModel:
