@@ -45,6 +45,7 @@ docs: $(DEV) figures
 	STEERID_SITE=site $(PY) -m pytest -q -p no:xdist tests/test_docs_offline.py
 
 bench: $(CORE)
+	$(PY) bench/checkpoint_scale.py --family all
 	$(PY) bench/fisher.py
 
 # live comparison against transformers (torch is not needed by anything else; TORCH pins its build)
