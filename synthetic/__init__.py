@@ -6,10 +6,8 @@ Public names are re-exported lazily from the modules ``_EXPORTS`` names.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 import theory  # noqa: F401  (switches JAX to float64)
+from theory.lazy_exports import lazy_exports
 
 _EXPORTS = {
     "TransformerConfig": "transformer",
@@ -37,13 +35,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'synthetic' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"synthetic.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports("synthetic", _EXPORTS, globals())

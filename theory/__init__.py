@@ -7,12 +7,11 @@ on first use), so ``import theory`` stays cheap; each lives in the module ``_EXP
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 import jax
 
 jax.config.update("jax_enable_x64", True)
+
+from theory.lazy_exports import lazy_exports  # noqa: E402  (after the float64 switch)
 
 _EXPORTS = {
     # the result type and the one set of validators
@@ -58,13 +57,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'theory' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"theory.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports("theory", _EXPORTS, globals())
