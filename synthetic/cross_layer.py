@@ -21,22 +21,14 @@ from synthetic.local_problems import local_problem, steered_behaviour
 from synthetic.trait_model import TraitModel
 from synthetic.transformer import resid_pre, run_blocks
 from theory.rerun import rerun_ratio
-from theory.validation import InputError
+from theory.validation import InputError, as_int
 
 
 def _check_layers(model: TraitModel, layers: Sequence[int]) -> list[int]:
     L = model.cfg.n_layers
     out = []
-    for layer in layers:
-        if (
-            isinstance(layer, bool)
-            or not isinstance(layer, (int, np.integer))
-            or not 0 <= int(layer) <= L
-        ):
-            raise InputError(
-                f"layers must be ints in [0, n_layers] = [0, {L}], got {list(layers)!r}"
-            )
-        out.append(int(layer))
+    for i, layer in enumerate(layers):
+        out.append(as_int(f"layers[{i}]", layer, low=0, high=L))
     if not out or len(set(out)) != len(out) or out != sorted(out):
         raise InputError(
             f"layers must be a non-empty, strictly increasing list, got {list(layers)!r}"

@@ -14,30 +14,19 @@ import numpy as np
 from synthetic.local_problems import local_problem, steered_behaviour
 from synthetic.trait_model import TraitModel
 from theory.rerun import rerun_ratio
-from theory.validation import InputError
-
-
-def _positive_int(name: str, x) -> int:
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
-        raise InputError(f"{name} must be a positive int, got {x!r}")
-    return int(x)
+from theory.validation import InputError, as_int, as_positive_int
 
 
 def family_prompts(
     model: TraitModel, family: int, n_families: int, n_prompts: int, length: int, seed: int = 0
 ) -> np.ndarray:
     """(n_prompts, length) token ids drawn from token family ``family`` of ``n_families``."""
-    n_families = _positive_int("n_families", n_families)
+    n_families = as_positive_int("n_families", n_families)
     V = model.cfg.vocab_size
     if n_families > V:
         raise InputError(f"n_families must be at most the vocabulary size {V}, got {n_families}")
-    if (
-        isinstance(family, bool)
-        or not isinstance(family, (int, np.integer))
-        or not 0 <= family < n_families
-    ):
-        raise InputError(f"family must be an int in [0, {n_families}), got {family!r}")
-    n_prompts, length = _positive_int("n_prompts", n_prompts), _positive_int("length", length)
+    family = as_int("family", family, low=0, high=n_families - 1)
+    n_prompts, length = as_positive_int("n_prompts", n_prompts), as_positive_int("length", length)
     if length > model.cfg.n_ctx:
         raise InputError(f"length must be at most n_ctx = {model.cfg.n_ctx}, got {length}")
     tokens = np.array_split(np.random.default_rng(seed).permutation(V), n_families)[family]
@@ -55,7 +44,7 @@ def environment_problems(
     n_families: int | None = None,
 ) -> list:
     """One LocalProblem per environment (token family), same model, layer and strengths."""
-    n_envs = _positive_int("n_envs", n_envs)
+    n_envs = as_positive_int("n_envs", n_envs)
     n_families = n_envs if n_families is None else n_families
     out = []
     for e in range(n_envs):

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from synthetic.model_inputs import check_layer
 from synthetic.trait_model import TraitModel, trait_score
 from synthetic.transformer import TransformerConfig, forward, resid_pre, run_from, unembedding
 from synthetic.zoo import make_prompts, resolve_model
@@ -46,12 +47,7 @@ def _check_model(model: Any) -> TraitModel:
 
 
 def _check_layer(model: TraitModel, layer: Any) -> int:
-    L = model.cfg.n_layers
-    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-        raise InputError(f"layer must be an int in [0, n_layers] = [0, {L}], got {layer!r}")
-    if not 0 <= int(layer) <= L:
-        raise InputError(f"layer must be in [0, n_layers] = [0, {L}] for {model.name}, got {layer}")
-    return int(layer)
+    return check_layer("layer", layer, model.cfg)
 
 
 def _check_prompts(model: TraitModel, prompts: Any) -> np.ndarray:
@@ -95,15 +91,7 @@ def transformer_problem(
     ``run_from``, unembedding ``w_u`` (no bias)."""
     if not isinstance(cfg, TransformerConfig):
         raise InputError(f"cfg must be a TransformerConfig, got {type(cfg).__name__}")
-    if (
-        isinstance(layer, bool)
-        or not isinstance(layer, (int, np.integer))
-        or not 0 <= int(layer) <= cfg.n_layers
-    ):
-        raise InputError(
-            f"layer must be an int in [0, n_layers] = [0, {cfg.n_layers}], got {layer!r}"
-        )
-    layer = int(layer)
+    layer = check_layer("layer", layer, cfg)
     stream = np.asarray(resid_pre(params, cfg, tokens, layer))
     fn = jax.tree_util.Partial(_downstream(cfg, layer), params)
     return LocalProblem(

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from synthetic.param_spec import is_leaf, param_spec
-from theory.validation import InputError
+from theory.validation import InputError, as_int
 
 if TYPE_CHECKING:
     from synthetic.transformer import TransformerConfig
@@ -64,13 +64,8 @@ def check_params(params: Any, cfg: TransformerConfig) -> None:
 
 
 def check_layer(name: str, layer: Any, cfg: TransformerConfig) -> int:
-    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-        raise InputError(
-            f"{name} must be a Python int in [0, n_layers] = [0, {cfg.n_layers}], got {layer!r}"
-        )
-    if not 0 <= layer <= cfg.n_layers:
-        raise InputError(f"{name} must be in [0, n_layers] = [0, {cfg.n_layers}], got {layer}")
-    return int(layer)
+    """A hook-point index l in [0, n_layers]."""
+    return as_int(name, layer, low=0, high=cfg.n_layers)
 
 
 def check_tokens(tokens: Any, cfg: TransformerConfig):
