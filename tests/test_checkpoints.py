@@ -361,3 +361,23 @@ def test_cli_trait_channel_without_token_sets_is_bad_input(capsys):
 
     assert main(["local", "--model", str(FIXTURES / "llama"), "--layer", "1"]) == 2
     assert "plus" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["recover", "multi-env", "--layer", "1", "--envs", "2", "--channel", "logits"],
+        ["recover", "cross-layer", "--layers", "0,1", "--channel", "logits", "--prompts", "2"],
+    ],
+    ids=["multi-env", "cross-layer"],
+)
+def test_cli_recover_runs_on_a_checkpoint(args, capsys):
+    """T6 and T9 on the Llama fixture: RMSNorm has no symmetry, so over the logits channel the
+    stacked environments (or layers) identify v: class {v}, dimension 0."""
+    from proofs_check.cli import main
+
+    code = main([*args, "--model", str(FIXTURES / "llama"), "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    cert = payload["certificates"]["condition"]
+    assert code == 0 and cert["model"] == str(FIXTURES / "llama")
+    assert cert["verdict"] == "holds" and cert["dim"] == 0 and cert["d"] == 16
