@@ -230,5 +230,5 @@ def test_environment_bad_input():
         family_prompts(model, 0, 100, 2, 3)
     with pytest.raises(ValueError, match="length must be at most"):
         family_prompts(model, 0, 2, 2, 99)
-    with pytest.raises(ValueError, match="n_envs must be a positive int"):
+    with pytest.raises(ValueError, match=r"n_envs must be an int in \[1, inf\)"):
         environment_problems(model, 1, 0)

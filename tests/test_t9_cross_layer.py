@@ -112,7 +112,7 @@ def test_bad_input(ln):
     model, prompts, v = ln
     with pytest.raises(ValueError, match="strictly increasing"):
         layer_problems(model, [1, 0], prompts)
-    with pytest.raises(ValueError, match="layers must be ints"):
+    with pytest.raises(ValueError, match=r"layers\[1\] must be an int in \[0, 2\]"):
         layer_problems(model, [0, 7], prompts)
     with pytest.raises(ValueError, match="problems must be a non-empty list"):
         check_t9([], v, "trait")
