@@ -119,9 +119,8 @@ def assert_same_spectrum(s_engine: np.ndarray, s_dense: np.ndarray, rel: float =
 # the engine agrees with the naive dense Jacobian
 
 
-@settings(
-    max_examples=50, deadline=None
-)  # each example builds the engine's factor and a dense Jacobian (~0.2 s)
+# no deadline: each example builds the engine's factor and a dense Jacobian (~0.2 s)
+@settings(max_examples=50, deadline=None)
 @given(random_problems(), st.sampled_from(CHANNELS))
 def test_engine_singular_values_equal_the_dense_jacobians(drawn, channel):
     spec = local_spectrum(drawn.problem, drawn.v, channel)

@@ -80,9 +80,9 @@ def test_spectrum_certificate_on_the_zoo(name, channel):
     assert (gap <= 1e-12) == layernorm
 
 
-@settings(
-    max_examples=12, deadline=None
-)  # each example: three spectra (v, two neighbours), a jvp recheck, a dense Jacobian
+# no deadline: each example computes three spectra (v, two neighbours), a jvp recheck and a
+# dense Jacobian
+@settings(max_examples=12, deadline=None)
 @given(random_problems(), st.sampled_from(["logits", "probs", "trait"]))
 def test_spectrum_certificate_null_basis_is_the_dense_kernel(drawn, channel):
     cert = spectrum_certificate(drawn.problem, drawn.v, channel)
@@ -123,9 +123,8 @@ def tiny_ln_streams(alphas: tuple):
     return model, local_problem(model, 1, prompts=make_prompts(model, 12, 8, 5), alphas=alphas)
 
 
-@settings(
-    max_examples=20, deadline=None
-)  # one backward pass per prompt and strength on the zoo model
+# no deadline: one backward pass per prompt and strength on the zoo model
+@settings(max_examples=20, deadline=None)
 @given(st.integers(1, 12), st.sampled_from([(1.0,), (1.0, 2.0), (-1.0, 0.5, 2.0)]))
 def test_t3b_on_tiny_ln_with_any_number_of_prompts(n_prompts, alphas):
     model, full = tiny_ln_streams(alphas)
@@ -143,9 +142,8 @@ def test_t3b_on_tiny_ln_with_any_number_of_prompts(n_prompts, alphas):
 # T3(c): first order
 
 
-@settings(
-    max_examples=30, deadline=None
-)  # each example re-runs the model at 3 x 7 step sizes and builds two spectra
+# no deadline: each example re-runs the model at 3 x 7 step sizes and builds two spectra
+@settings(max_examples=30, deadline=None)
 @given(random_problems(shapes=[(2, 3, 5, 4), (1, 4, 4, 3)], max_alphas=1))
 def test_t3c_slopes_and_kl_on_random_models(drawn):
     # N |A| < d on these shapes, so the trait channel has null directions

@@ -147,9 +147,8 @@ def layer_stacks(draw):
     return [x.problem for x in drawn], transfers, drawn[0].v, centred
 
 
-@settings(
-    max_examples=30, deadline=None
-)  # each example: up to 3 engine factors and 3 dense Jacobians (~0.3 s)
+# no deadline: each example builds up to 3 engine factors and 3 dense Jacobians (~0.3 s)
+@settings(max_examples=30, deadline=None)
 @given(layer_stacks(), st.sampled_from(["logits", "trait"]))
 def test_stack_rank_equals_the_dense_stack_and_never_grows_the_class(stack, channel):
     problems, transfers, v, centred = stack
