@@ -245,10 +245,11 @@ def _unflatten(cfg: TransformerConfig, leaves: dict[tuple[Any, ...], Any]) -> di
     return params
 
 
-def save_checkpoint(model: Any, path: Any) -> Path:
+def save_checkpoint(model: Any, path: Any, dtype: str = "float64") -> Path:
     """Write ``model`` (a ``Transformer``) as a Hugging Face directory: config.json and
-    model.safetensors in float64, loadable by ``transformers.AutoModelForCausalLM.from_pretrained``
-    and by ``load_checkpoint``. Returns the directory."""
+    model.safetensors in ``dtype`` ("float64", or "float32" for weights trained in float32, which
+    then round-trip exactly), loadable by ``transformers.AutoModelForCausalLM.from_pretrained`` and
+    by ``load_checkpoint``. Returns the directory."""
     from safetensors.numpy import save_file
 
     if not isinstance(model, Transformer):
@@ -258,13 +259,16 @@ def save_checkpoint(model: Any, path: Any) -> Path:
     directory = Path(path)
     if directory.exists() and not directory.is_dir():
         raise InputError(f"path {directory} exists and is not a directory")
+    if dtype not in ("float64", "float32"):
+        raise InputError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     config = config_to_hf(model.cfg)
+    config["torch_dtype"] = dtype
     tensors = {}
     for param_path, name, transposed in tensor_names(model.cfg):
         node: Any = model.params
         for k in param_path:
             node = node[k]
-        x = np.asarray(node, dtype=np.float64)
+        x = np.asarray(node, dtype=dtype)
         tensors[name] = np.ascontiguousarray(x.T if transposed else x)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "config.json").write_text(json.dumps(config, indent=2) + "\n")

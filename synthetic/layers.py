@@ -58,7 +58,9 @@ def rotate_half(x):
 
 
 def apply_rope(x, cos, sin):
-    """x (..., T, H, d_head) rotated position by position: x cos + rotate_half(x) sin."""
+    """x (..., T, H, d_head) rotated position by position: x cos + rotate_half(x) sin (the angles
+    in x's dtype, so a float32 model stays float32)."""
+    cos, sin = jnp.asarray(cos, x.dtype), jnp.asarray(sin, x.dtype)
     return x * cos[:, None, :] + rotate_half(x) * sin[:, None, :]
 
 
