@@ -364,6 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_recover(sub, _Parser, _positive_float)
 
+    from .cli_experiments import add_parsers as add_experiments
+
+    add_experiments(sub)
+
     for name, func, helptext in (
         ("local", cmd_local, "T3: spectrum and null space of a model's Jacobian"),
         ("twin", cmd_twin, "T3: walk the class of v to a far member, re-run through the model"),

@@ -162,18 +162,26 @@ def plant_concept(
 
 
 def load_model(name: Any, seed: int = 0, plus: Any = (), minus: Any = ()) -> TraitModel:
-    """The zoo model ``name`` (one of MODEL_NAMES), or the checkpoint directory ``name``.
+    """The zoo model ``name`` (one of MODEL_NAMES, or of the trained zoo's TRAINED_NAMES), or the
+    checkpoint directory ``name``.
 
     Zoo: params from ``init_params(cfg, jax.random.key(seed))``, then c, S+, S- and the concept
     tokens drawn from ``numpy.random.default_rng(seed)`` and planted (a ``PlantedModel``); same name
     and seed, same model. Checkpoint: ``synthetic.checkpoint.load_checkpoint`` as a ``TraitModel``
     with no known concept, trait sets ``plus``/``minus`` given as token ids, or as strings when the
     directory has a tokenizer.json (each string must be one token)."""
+    from synthetic.trained_zoo import TRAINED_NAMES, load_trained
+
+    if isinstance(name, str) and name in TRAINED_NAMES:
+        if tuple(plus) or tuple(minus):
+            raise InputError("a trained-zoo model reads its language's S+ and S-; give no sets")
+        return load_trained(name)
     if isinstance(name, os.PathLike) or (isinstance(name, str) and name not in MODEL_NAMES):
         if Path(name).is_dir():
             return _checkpoint_model(Path(name), seed, plus, minus)
         raise InputError(
-            f"name must be one of {MODEL_NAMES} or a checkpoint directory, got {str(name)!r}"
+            f"name must be one of {MODEL_NAMES + TRAINED_NAMES} or a checkpoint directory, "
+            f"got {str(name)!r}"
         )
     if tuple(plus) or tuple(minus):
         raise InputError(
