@@ -1,6 +1,6 @@
-"""``steerid experiment NAME``, ``steerid paper`` and ``steerid train NAME``: the paper's experiments
-(E1-E7) with their certified counterparts, the report beside the paper's claim, and retraining a
-trained-zoo model from its seed."""
+"""``steerid experiment NAME``, ``steerid paper`` and ``steerid train NAME``: the paper's
+experiments (E1-E7) with their certified counterparts, the report beside the paper's claim, and
+retraining a trained-zoo model from its seed."""
 
 from __future__ import annotations
 
@@ -103,7 +103,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(json.dumps(meta))
     else:
         print(
-            f"trained {args.name}: {meta['train']['steps']} steps in {meta['train_seconds']:.1f} s\n"
+            f"trained {args.name}: {meta['train']['steps']} steps "
+            f"in {meta['train_seconds']:.1f} s\n"
             f"validation loss {meta['validation_loss']:.4f} nats/token "
             f"(language entropy {meta['entropy']:.4f} +- {meta['entropy_se']:.1g})\n"
             "probe accuracy by layer "

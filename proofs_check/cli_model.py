@@ -9,7 +9,8 @@ from synthetic.trained_zoo import TRAINED_NAMES
 from synthetic.zoo import MODEL_NAMES
 
 MODEL_HELP = (
-    f"a zoo model ({', '.join(MODEL_NAMES + TRAINED_NAMES)}) or a Hugging Face checkpoint directory "
+    f"a zoo model ({', '.join(MODEL_NAMES + TRAINED_NAMES)}) or a Hugging Face checkpoint "
+    "directory "
     "(model_type gpt2, llama or qwen2)"
 )
 SET_HELP = (

@@ -116,8 +116,9 @@ def summary_rows(results: dict[str, dict[str, ExperimentResult]]) -> list[list[s
                 e4.certificate.verdict.value,
                 f"5% rule rank {mid['float16']['effective_rank']} (float16), "
                 f"null fraction {_f(mid['float16']['null_fraction'])}",
-                f"certified rank {mid['certified_rank']} of d ({'certified' if mid['certified'] else 'undecided'}); "
-                f"{mid['exact_below_5pct']} true singular values under the 5% line",
+                f"certified rank {mid['certified_rank']} of d "
+                + ("(certified); " if mid["certified"] else "(undecided); ")
+                + f"{mid['exact_below_5pct']} true singular values under the 5% line",
             ]
         )
         rows.append(
@@ -136,9 +137,11 @@ def summary_rows(results: dict[str, dict[str, ExperimentResult]]) -> list[list[s
                 model,
                 "E6 vector-equivalence",
                 e6.certificate.verdict.value,
-                f"cos(CAA, PCA) {_f(e6.metrics['pca.cosine'])}, d {_f(e6.metrics['pca.cohens_d'])}; "
+                f"cos(CAA, PCA) {_f(e6.metrics['pca.cosine'])}, "
+                f"d {_f(e6.metrics['pca.cohens_d'])}; "
                 f"probe cos {_f(e6.metrics['probe.cosine'])}",
-                f"read one block early: cos {_f(e6.metrics['read_early.cosine'])}, efficacy ratio "
+                "read one block early: cos "
+                + f"{_f(e6.metrics['read_early.cosine'])}, efficacy ratio "
                 f"{_f(e6.metrics['read_early.efficacy_ratio'])}; T4 class dim "
                 f"{e6.counterpart['caa']['class_dim']}",
             ]
@@ -148,7 +151,8 @@ def summary_rows(results: dict[str, dict[str, ExperimentResult]]) -> list[list[s
                 model,
                 "E7 multi-env",
                 e7.certificate.verdict.value,
-                f"fraction of environments with \\|d\\| < 0.3: {_f(e7.metrics['fraction_small_d'])}",
+                "fraction of environments with \\|d\\| < 0.3: "
+                + _f(e7.metrics["fraction_small_d"]),
                 "T6 class dim by environments "
                 + ", ".join(str(x) for x in e7.counterpart["class_dim_by_environments"]),
             ]
@@ -223,8 +227,8 @@ def draw_figures(results: dict[str, dict[str, ExperimentResult]], out: Path) -> 
         r = results[model]["nullspace"]
         key = f"layer_{r.certificate.layer}"
         for p in ("float16", "float32", "float64"):
-            s = np.asarray(r.scores[key][p])
-            ax.semilogy(s / s.max(), label=f"finite differences, {p}")
+            fd = np.asarray(r.scores[key][p])
+            ax.semilogy(fd / fd.max(), label=f"finite differences, {p}")
         exact = np.asarray(r.counterpart[key]["exact_singular_values"])
         ax.semilogy(exact / exact.max(), "k.", label="exact Jacobian (float64)")
         ax.axhline(0.05, color="r", lw=0.8, label="5% line")
