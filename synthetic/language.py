@@ -35,7 +35,7 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
+from scipy.special import logsumexp, xlogy
 
 from theory.validation import InputError, as_int, as_positive_int, as_seed
 
@@ -237,16 +237,13 @@ class Language:
                 region[self.cue_region(gi)] = True
                 rows = g == gi
                 ok = rows & np.all(~is_cue | region, axis=1) & np.isin(m, self.cue_counts)
-                ok &= np.array([math.comb(int(region.sum()), int(mi)) > 0 for mi in m], dtype=bool)
-                positions = np.where(
-                    ok, -np.log([math.comb(int(region.sum()), int(mi)) for mi in m]), -np.inf
-                )
+                # log C(|region|, m): the uniform choice of the cue positions
+                log_comb = np.log([max(math.comb(int(region.sum()), j), 1) for j in range(P + 1)])
+                positions = np.where(ok, -log_comb[m], -np.inf)
                 positions += np.log(1.0 / len(self.cue_counts)) - m * np.log(self.n_cues)
                 for yi, y in enumerate((1, -1)):
                     agree = (sign == y).sum(1)
-                    cue_lp = agree * np.log1p(-self.cue_noise) + (m - agree) * np.log(
-                        self.cue_noise
-                    )
+                    cue_lp = agree * np.log1p(-self.cue_noise) + xlogy(m - agree, self.cue_noise)
                     for k in range(self.n_topics):
                         topic = np.isin(body, self.topic_tokens(k))
                         fill_lp = np.where(
