@@ -70,7 +70,7 @@ def train(
             f"cfg needs vocab_size >= {language.vocab_size} and n_ctx >= {language.n_ctx - 1}"
         )
     schedule = optax.warmup_cosine_decay_schedule(
-        0.0, spec.lr, min(spec.warmup, steps), steps, end_value=spec.lr / 10
+        0.0, spec.lr, min(spec.warmup, steps - 1), steps, end_value=spec.lr / 10
     )
     opt = optax.adamw(schedule, weight_decay=spec.weight_decay)
     params = jax.tree_util.tree_map(
