@@ -7,7 +7,7 @@ DEV    := $(VENV)/.installed-dev
 HYPOTHESIS_PROFILE ?= ci
 OUT    ?= out
 
-.PHONY: demo test lint verify bench parity figures docs clean
+.PHONY: demo test lint verify paper bench parity figures docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(CORE)
 
 verify: $(CORE)
 	$(VENV)/bin/steerid verify
+
+# the paper's seven experiments on the trained zoo, beside their certified counterparts
+paper: $(CORE)
+	$(VENV)/bin/steerid paper --out $(OUT)/paper
 
 # lint and type gates, the test suite, every code block of the docs and README, the strict docs build
 test: lint

@@ -4,9 +4,9 @@
 
 with the steering s = (l, v, alpha) added at every position from the last prompt token on: the
 positions each generation step of a cached decoder adds it to (the prompt's last token at the first
-step, then each new token), so recomputing the whole causal buffer at every step gives the same
-logits as a key/value cache would. The buffer has a fixed length P + n - 1, so one compilation
-serves every prompt batch of a shape; the loop is a ``lax.fori_loop`` and the draws come from one
+step, then each new token). The prompt is run once and every new token costs one cached step
+(``synthetic.decoding``); the cache has a fixed length P + n, so one compilation serves every
+prompt batch of a shape; the loop is a ``lax.fori_loop`` and the draws come from one
 ``jax.random`` key per call (``jax.random.fold_in`` per step).
 
     score(continuation) = (#tokens in S+ - #tokens in S-) / n      (exact; no classifier)
@@ -21,32 +21,36 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from synthetic.transformer import Transformer, TransformerConfig, _forward
+from synthetic import decoding
+from synthetic.transformer import Transformer
 from theory.validation import InputError, as_int, as_positive_int, as_real, as_vector
 
 __all__ = ["generation_score", "sample_continuations"]
 
 
 @partial(jax.jit, static_argnames=("cfg", "layer", "n_new"))
-def _sample(
-    params, cfg: TransformerConfig, prompts, layer: int, vector, alpha, n_new: int, key, temperature
-):
+def _sample(params, cfg, prompts, layer: int, vector, alpha, n_new: int, key, temperature):
+    """Prefill the prompt once, then one cached step per new token (``synthetic.decoding``)."""
     N, P = prompts.shape
-    T = P + n_new - 1
-    buf = jnp.zeros((N, T), dtype=prompts.dtype).at[:, :P].set(prompts)
-    mask = (jnp.arange(T) >= P - 1).astype(vector.dtype)
+    cache = decoding.empty_cache(params, cfg, N, P + n_new)
+    delta = alpha * vector
+    at_last = (jnp.arange(P) == P - 1).astype(delta.dtype)[:, None] * delta  # (P, d)
+    z, cache = decoding.run(params, cfg, prompts, jnp.arange(P), cache, layer, at_last)
     out = jnp.zeros((N, n_new), dtype=prompts.dtype)
 
-    def step(i, carry):
-        buf, out = carry
-        logits = _forward(params, cfg, buf, layer, vector, alpha, mask)
-        z = jax.lax.dynamic_index_in_dim(logits, P - 1 + i, axis=1, keepdims=False)
+    def draw(i, z):
         tok = jax.random.categorical(jax.random.fold_in(key, i), z / temperature, axis=-1)
-        tok = tok.astype(prompts.dtype)
-        buf = jax.lax.dynamic_update_index_in_dim(buf, tok, jnp.minimum(P + i, T - 1), axis=1)
-        return buf, out.at[:, i].set(tok)
+        return tok.astype(prompts.dtype)
 
-    return jax.lax.fori_loop(0, n_new, step, (buf, out))[1]
+    def step(i, carry):
+        z, cache, out = carry
+        tok = draw(i, z)
+        pos = jnp.reshape(P + i, (1,))
+        z, cache = decoding.run(params, cfg, tok[:, None], pos, cache, layer, delta)
+        return z, cache, out.at[:, i].set(tok)
+
+    z, cache, out = jax.lax.fori_loop(0, n_new - 1, step, (z, cache, out))
+    return out.at[:, n_new - 1].set(draw(n_new - 1, z))
 
 
 def sample_continuations(

@@ -44,9 +44,7 @@ def _all_sequences(lang: Language) -> np.ndarray:
     rows = []
     for g in lang.genre_markers:
         for body in itertools.product(range(lang.vocab_size), repeat=free):
-            rows.append(
-                [lang.BOS, g, *body[: lang.prompt_len], lang.SEP, *body[lang.prompt_len :]]
-            )
+            rows.append([lang.BOS, g, *body[: lang.prompt_len], lang.SEP, *body[lang.prompt_len :]])
     return np.asarray(rows, dtype=np.int64)
 
 
@@ -89,7 +87,9 @@ def test_sequences_carry_their_latents():
     assert np.array_equal(b.tokens[:, 1], LANGUAGE.genre_markers[b.genre])
     topics = np.stack([np.isin(b.tokens, LANGUAGE.topic_tokens(k)) for k in range(4)], 1)
     present = topics.any(axis=2)  # (N, topics): which topics' tokens appear
-    assert np.all(present.sum(1) <= 1) and np.all(present[np.arange(2000), b.topic] | ~present.any(1))
+    assert np.all(present.sum(1) <= 1) and np.all(
+        present[np.arange(2000), b.topic] | ~present.any(1)
+    )
     assert LANGUAGE.bayes_accuracy(b) >= 0.95
 
 

@@ -41,6 +41,19 @@ def test_sampler_equals_step_by_step_decoding(layer, alpha):
     assert np.array_equal(got, want)
 
 
+@pytest.mark.parametrize("name", ["trained-gpt2", "trained-llama"])
+def test_cached_decoding_matches_step_by_step_on_both_families(name):
+    """Grouped-query attention and rotary positions in the cache (llama), learned positions and
+    fused attention (gpt2): the same tokens as recomputing every prefix."""
+    from synthetic.language import LANGUAGE
+
+    model = load_model(name)
+    prompts = LANGUAGE.prompts(LANGUAGE.sample(6, 0))
+    v = np.random.default_rng(0).standard_normal(64) * 3
+    got = sample_continuations(model, prompts, 9, 5, 2, v, 1.0)
+    assert np.array_equal(got, naive_sample(model, prompts, 9, 5, 2, v, 1.0, 0.8))
+
+
 def test_unsteered_is_the_zero_vector_and_seeds_reproduce():
     prompts = make_prompts(MODEL, 4, 8, seed=2)
     a = sample_continuations(MODEL, prompts, 5, 3)

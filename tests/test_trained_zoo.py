@@ -35,7 +35,9 @@ def test_a_short_run_lowers_the_loss_and_is_reproducible():
     again, losses2 = train(SMALL, spec)
     assert losses == losses2
     for a, b in zip(
-        np.asarray(model.params["wte"]).ravel(), np.asarray(again.params["wte"]).ravel(), strict=True
+        np.asarray(model.params["wte"]).ravel(),
+        np.asarray(again.params["wte"]).ravel(),
+        strict=True,
     ):
         assert a == b
     assert validation_loss(model, n=256) < losses[0]

@@ -16,6 +16,7 @@ block earlier: ``read_early``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +66,13 @@ class Setup:
     def pair_activations(self, layer: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         return self.activations(self.pairs[0], layer), self.activations(self.pairs[1], layer)
 
-    @property
+    @functools.cached_property
     def v(self) -> np.ndarray:
         """CAA at the injection site: mean over pairs of h+ - h- at the last prompt token."""
         hp, hm = self.pair_activations()
         return (hp - hm).mean(axis=0)
 
-    @property
+    @functools.cached_property
     def v_read_early(self) -> np.ndarray:
         """CAA read one block before the injection site (the paper's ``hidden_states[l]`` with the
         hook on block l's output); equal to ``v`` at layer 0."""
