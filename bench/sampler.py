@@ -1,5 +1,5 @@
-"""Tokens per second of the jit-compiled sampler against transformers' ``generate`` on the same model.
-
+"""Tokens per second of the jit-compiled sampler against transformers' ``generate`` on the same
+model.
 The model is ``trained-gpt2`` written with ``save_checkpoint`` and loaded by
 ``transformers.AutoModelForCausalLM`` (torch, float64 like the toolkit's analysis). Both sample
 ``--new`` tokens after a batch of the language's prompts at temperature 0.8, steered with the CAA
@@ -18,8 +18,6 @@ import platform
 import tempfile
 import time
 from pathlib import Path
-
-import numpy as np
 
 from proofs_check.experiments.setup import make_setup
 from synthetic.checkpoint import save_checkpoint

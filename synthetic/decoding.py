@@ -30,9 +30,8 @@ def _project(p: dict, cfg: TransformerConfig, h, pos):
         q = layers.linear(p["q"], h).reshape(N, t, cfg.n_heads, e)
         k = layers.linear(p["k"], h).reshape(N, t, int(cfg.n_kv_heads or 0), e)
         v = layers.linear(p["v"], h).reshape(N, t, int(cfg.n_kv_heads or 0), e)
-        cos, sin = layers.rope_angles(cfg.n_ctx + 1, e, cfg.rope_theta)
-        cos = jax.lax.dynamic_slice_in_dim(jnp.asarray(cos, h.dtype), pos[0], t)
-        sin = jax.lax.dynamic_slice_in_dim(jnp.asarray(sin, h.dtype), pos[0], t)
+        table = layers.rope_angles(cfg.n_ctx + 1, e, cfg.rope_theta)
+        cos, sin = (jax.lax.dynamic_slice_in_dim(jnp.asarray(a, h.dtype), pos[0], t) for a in table)
         return layers.apply_rope(q, cos, sin), layers.apply_rope(k, cos, sin), v
     q, k, v = jnp.split(layers.linear(p["c_attn"], h), 3, axis=-1)
     return tuple(a.reshape(N, t, cfg.n_heads, e) for a in (q, k, v))

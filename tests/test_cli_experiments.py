@@ -10,8 +10,8 @@ import pytest
 
 from proofs_check.cli import main
 from proofs_check.experiments.paper import run_paper
-from synthetic.training import validation_loss
 from synthetic.trained_zoo import load_trained
+from synthetic.training import validation_loss
 
 
 def run(capsys, *argv):

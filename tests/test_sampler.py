@@ -1,4 +1,5 @@
-"""The jit-compiled sampler equals step-by-step decoding, and the generation score counts exactly."""
+"""The jit-compiled sampler equals step-by-step decoding, and the generation score counts
+exactly."""
 
 from __future__ import annotations
 
