@@ -1,5 +1,6 @@
 """Tokens per second of the jit-compiled sampler against transformers' ``generate`` on the same
 model.
+
 The model is ``trained-gpt2`` written with ``save_checkpoint`` and loaded by
 ``transformers.AutoModelForCausalLM`` (torch, float64 like the toolkit's analysis). Both sample
 ``--new`` tokens after a batch of the language's prompts at temperature 0.8, steered with the CAA

@@ -94,7 +94,8 @@ def summary_rows(results: dict[str, dict[str, ExperimentResult]]) -> list[list[s
                 "E2 alpha-sweep",
                 e2.certificate.verdict.value,
                 "gap " + ", ".join(_f(g) for g in e2.metrics["generation.gap"]) + " at alpha 0-2",
-                f"first order breaks at alpha = {e2.counterpart['t5_breaks_at_alpha']}",
+                "first order off by > 50% from alpha = "
+                + str(e2.counterpart["t5_breaks_at_alpha"] or "never (up to 2)"),
             ]
         )
         rows.append(
@@ -104,8 +105,12 @@ def summary_rows(results: dict[str, dict[str, ExperimentResult]]) -> list[list[s
                 e3.certificate.verdict.value,
                 f"d(i)/d(ii) = {_f(e3.metrics['ratio_perp_random'])}, "
                 f"d(i)/d(iii) = {_f(e3.metrics['ratio_perp_other'])}",
-                f"logits class dim {e3.counterpart['class_dim']}, twin L2 "
-                f"{_f(e3.counterpart.get('twin.l2'), '.1e')}",
+                (
+                    f"logits class dim {e3.counterpart['class_dim']}, exact twin's L2 distance "
+                    + _f(e3.counterpart.get("twin.l2"), ".1e")
+                    if e3.counterpart["class_dim"]
+                    else "logits class {v}: no direction is null for the next-token logits"
+                ),
             ]
         )
         mid = e4.counterpart[f"layer_{e4.certificate.layer}"]
