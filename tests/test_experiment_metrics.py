@@ -1,4 +1,4 @@
-"""The paper's metrics against their definitions (THEORY's section 4 of the argument)."""
+"""The paper's metrics against their definitions (docs/theorems.md, the paper's experiments)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The paper's metrics, as its code computes them (THEORY.md section 4 of the formal argument).
+"""The paper's metrics, as its code computes them (docs/theorems.md, the paper's experiments).
 
 cohens_d(a, b)     |mean a - mean b| / sqrt((sd_a^2 + sd_b^2) / 2), population sd (ddof 0)
 pearson_r(a, b)    scipy.stats.pearsonr of samples paired index by index
