@@ -199,14 +199,18 @@ class Language:
             raise InputError(f"{name} must be one of {choices}, got {value}")
         return np.full(n, value, dtype=np.int64)
 
-    def flip(self, tokens: Any) -> np.ndarray:
+    def flip(self, tokens: Any, continuation: bool = False) -> np.ndarray:
         """The contrastive partner: every cue C+_i <-> C-_i (the same prompt with the trait
-        flipped); every other token kept."""
+        flipped); with ``continuation`` also every S+_j <-> S-_j, which maps a sequence of trait y
+        to one of trait -y with the same probability. Every other token is kept."""
         tokens = np.array(tokens, dtype=np.int64)
-        plus, minus = self.cues_plus, self.cues_minus
+        swaps = [(self.cues_plus, self.cues_minus)]
+        if continuation:
+            swaps.append((self.plus, self.minus))
         out = tokens.copy()
-        for a, b in zip(plus, minus, strict=True):
-            out[tokens == a], out[tokens == b] = b, a
+        for plus, minus in swaps:
+            for a, b in zip(plus, minus, strict=True):
+                out[tokens == a], out[tokens == b] = b, a
         return out
 
     def prompts(self, batch: Batch) -> np.ndarray:

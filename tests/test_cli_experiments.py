@@ -70,7 +70,7 @@ def test_train_writes_a_model_that_experiments_accept(capsys, tmp_path):
     code, stdout, _ = run(capsys, "experiment", "vector-equivalence", "--model", str(out), "--json")
     assert code == 0
     p = json.loads(stdout)
-    assert p["theorem"] == "E6" and len(p["scores"]["caa"]) == 16 * 8
+    assert p["theorem"] == "E6" and len(p["scores"]["caa"]["generation"]) == 16 * 8
 
 
 def test_paper_writes_its_report(tmp_path):
@@ -84,3 +84,16 @@ def test_paper_writes_its_report(tmp_path):
     }  # fmt: skip
     for name in ("e1_scores", "e2_alpha_sweep", "e4_spectra", "e7_class_dim"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
+
+
+def test_experiment_on_a_checkpoint_directory(capsys):
+    """Any checkpoint directory with its trait sets: here the Llama fixture (d = 16, 2 layers)."""
+    code, out, err = run(capsys, "experiment", "logit-distance", "--model",
+                         "tests/fixtures/checkpoints/llama", "--plus", "1,2", "--minus", "3,4",
+                         "--json")  # fmt: skip
+    assert code == 0, err
+    p = json.loads(out)
+    assert p["model"].endswith("llama") and p["certificate"]["d"] == 16
+    code, _, err = run(capsys, "experiment", "orthogonal", "--model",
+                       "tests/fixtures/checkpoints/llama")  # fmt: skip
+    assert code == 2 and "plus and minus" in err

@@ -152,12 +152,14 @@ def test_e4_rule_recomputes_and_the_layernorm_symmetry_is_exact(runs):
 def test_e5_metrics_recompute_and_null_dims_are_bounded(runs):
     setup, _, js = runs
     e = js["spanning"]
-    s0, sv = e["scores"]["unsteered"], e["scores"]["v"]
-    ds = [d_(s0, a) if np.ptp(s0) + np.ptp(a) else 0.0 for a in e["scores"]["alone"]]
-    assert e["metrics"]["alone.max_cohens_d"] == pytest.approx(max(ds), rel=1e-9)
+    for ch in ("generation", "trait"):
+        s0, sv = e["scores"]["unsteered"][ch], e["scores"]["v"][ch]
+        ds = [d_(s0, a) if np.ptp(s0) + np.ptp(a) else 0.0 for a in e["scores"]["alone"][ch]]
+        assert e["metrics"][f"{ch}.alone.max_cohens_d"] == pytest.approx(max(ds), rel=1e-9)
+        for k in KS:
+            got = e["metrics"][f"{ch}.span_{k}.js"]
+            assert got == pytest.approx(js_(sv, e["scores"][f"span_{k}"][ch]), abs=1e-9)
     for k in KS:
-        assert e["metrics"][f"span_{k}.js"] == pytest.approx(js_(sv, e["scores"][f"span_{k}"]),
-                                                             abs=1e-9)  # fmt: skip
         kk = min(k, 20)
         null = e["counterpart"]["spans"][f"span_{k}"]["null_dim"]
         # a generic k-dimensional span meets the (d - rank)-dimensional kernel in max(0, k - rank)
@@ -167,10 +169,18 @@ def test_e5_metrics_recompute_and_null_dims_are_bounded(runs):
 def test_e6_estimators_and_the_read_site(runs):
     setup, results, js = runs
     e = js["vector-equivalence"]
-    for m in ("pca", "pca_diff", "pca_center", "probe", "read_early"):
-        assert e["metrics"][f"{m}.cohens_d"] == pytest.approx(
-            d_(e["scores"]["caa"], e["scores"][m]), rel=1e-9
-        )
+    names = ["pca", "pca_diff", "pca_center", "probe", "read_early"]
+    if setup.language is not None:
+        names.append("caa_continuation")
+    assert set(e["scores"]) == {"unsteered", "caa", *names}
+    for ch in ("generation", "trait"):
+        s0 = np.mean(e["scores"]["unsteered"][ch])
+        caa = e["scores"]["caa"][ch]
+        for m in names:
+            got = e["scores"][m][ch]
+            assert e["metrics"][f"{ch}.{m}.cohens_d"] == pytest.approx(d_(caa, got), rel=1e-9)
+            ratio = (np.mean(got) - s0) / (np.mean(caa) - s0)
+            assert e["metrics"][f"{ch}.{m}.efficacy_ratio"] == pytest.approx(ratio, rel=1e-9)
     assert e["metrics"]["pca_diff.cosine"] == pytest.approx(e["metrics"]["pca_center.cosine"])
     assert -1 <= e["metrics"]["read_early.cosine"] <= 1
     for est in e["counterpart"].values():
@@ -180,12 +190,14 @@ def test_e6_estimators_and_the_read_site(runs):
 def test_e7_metrics_recompute_and_the_class_shrinks(runs):
     setup, _, js = runs
     e = js["multi-env"]
-    ds = []
-    for env, s in e["scores"].items():
-        d = d_(s["v"], s["v_plus_perp"])
-        assert e["metrics"][f"{env}.cohens_d"] == pytest.approx(d, rel=1e-9)
-        ds.append(d)
-    assert e["metrics"]["fraction_small_d"] == pytest.approx(np.mean(np.asarray(ds) < 0.3))
+    for ch in ("generation", "trait"):
+        ds = []
+        for env, s in e["scores"].items():
+            d = d_(s["v"][ch], s["v_plus_perp"][ch])
+            assert e["metrics"][f"{ch}.{env}.cohens_d"] == pytest.approx(d, rel=1e-9)
+            ds.append(d)
+        frac = np.mean(np.asarray(ds) < 0.3)
+        assert e["metrics"][f"{ch}.fraction_small_d"] == pytest.approx(frac)
     dims = e["counterpart"]["class_dim_by_environments"]
     assert all(a >= b for a, b in zip(dims, dims[1:], strict=False))  # T6: stacking shrinks
     if setup.model.cfg.norm == "layernorm":

@@ -132,3 +132,11 @@ def test_bad_sampling_arguments_are_rejected():
         LANGUAGE.sample(0, 0)
     with pytest.raises(InputError, match="tokens"):
         LANGUAGE.log_prob(np.zeros((2, 5), dtype=np.int64))
+
+
+def test_flipping_cues_and_families_preserves_probability():
+    """Swapping C+ <-> C- and S+ <-> S- maps a sequence of trait y to one of trait -y with the
+    same probability: the language is symmetric in the trait."""
+    batch = LANGUAGE.sample(300, 8)
+    swapped = LANGUAGE.flip(batch.tokens, continuation=True)
+    assert np.allclose(LANGUAGE.log_prob(swapped), LANGUAGE.log_prob(batch.tokens), atol=1e-10)

@@ -1,11 +1,12 @@
 """E7 (multi-env): does the non-identifiability persist across prompt distributions?
 
 v is the CAA vector fitted in the first environment (topic 0 with the language, token family 0
-otherwise) and tested in every environment: Cohen's d and Pearson r between the generation scores of
-v and v + v_perp there, and the fraction of environments with |d| < 0.3. Counterpart (T6): the
-class of v under the stacked trait-channel Jacobians J_e (each environment's evaluation prompts, at
-v, float64) as environments are added: dim = d - rank [J_1; ...; J_m], certified or undecided,
-down to the exact symmetries (the all-ones direction under LayerNorm, T2a).
+otherwise) and tested in every environment: Cohen's d and Pearson r between the scores of v and
+v + v_perp there, and the fraction of environments with |d| < 0.3, on both channels (generation and
+trait). Counterpart (T6): the class of v under the stacked trait-channel Jacobians J_e (each
+environment's evaluation prompts, at v, float64) as environments are added: dim = d - rank
+[J_1; ...; J_m], certified or undecided, down to the exact symmetries (the all-ones direction
+under LayerNorm, T2a).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from theory.certificate import Certificate, Verdict
 from theory.rank import decide_rank
 
 from .metrics import cohens_d, pearson_r
-from .orthogonal import orthogonal_draw
+from .orthogonal import CHANNELS, orthogonal_draw
 from .result import ExperimentResult
 from .setup import Setup
 
@@ -32,13 +33,14 @@ CLAIM = f"v and v + v_perp steer alike in every environment (|d| < {SMALL_D})"
 
 def e7_metrics(scores: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    ds = []
-    for env, s in scores.items():
-        d = cohens_d(s["v"], s["v_plus_perp"])
-        out[f"{env}.cohens_d"] = d
-        out[f"{env}.pearson_r"] = pearson_r(s["v"], s["v_plus_perp"])
-        ds.append(d)
-    out["fraction_small_d"] = float(np.mean([d < SMALL_D for d in ds]))
+    for ch in CHANNELS:
+        ds = []
+        for env, s in scores.items():
+            d = cohens_d(s["v"][ch], s["v_plus_perp"][ch])
+            out[f"{ch}.{env}.cohens_d"] = d
+            out[f"{ch}.{env}.pearson_r"] = pearson_r(s["v"][ch], s["v_plus_perp"][ch])
+            ds.append(d)
+        out[f"{ch}.fraction_small_d"] = float(np.mean([d < SMALL_D for d in ds]))
     return out
 
 
@@ -54,8 +56,8 @@ def run_multi_env(setup: Setup) -> ExperimentResult:
     for i, (env, (prompts, _)) in enumerate(envs.items()):
         local = dataclasses.replace(setup, prompts=prompts)
         scores[env] = {
-            "v": local.generation(v, 1.0, 300 + 2 * i).tolist(),
-            "v_plus_perp": local.generation(v + u, 1.0, 301 + 2 * i).tolist(),
+            "v": local.scores(v, 1.0, 300 + 2 * i),
+            "v_plus_perp": local.scores(v + u, 1.0, 301 + 2 * i),
         }
 
         def traits(w, local=local):
@@ -78,7 +80,7 @@ def run_multi_env(setup: Setup) -> ExperimentResult:
         "final_rank": stacked.rank,
         "ones_residual": float(np.linalg.norm(J @ ones) / np.linalg.norm(J, 2)),
     }
-    holds = metrics["fraction_small_d"] == 1.0
+    holds = metrics["generation.fraction_small_d"] == 1.0
     cert = Certificate(
         "E7",
         Verdict.HOLDS if holds else Verdict.VIOLATED,

@@ -131,8 +131,8 @@ def summary_rows(results: dict[str, dict[str, ExperimentResult]]) -> list[list[s
                 model,
                 "E5 spanning",
                 e5.certificate.verdict.value,
-                f"max d alone {_f(e5.metrics['alone.max_cohens_d'])}, "
-                f"span-50 d {_f(e5.metrics['span_50.cohens_d'])}",
+                f"max d alone {_f(e5.metrics['generation.alone.max_cohens_d'])}, "
+                f"span-50 d {_f(e5.metrics['generation.span_50.cohens_d'])}",
                 "certified null dim of span_k: "
                 + ", ".join(f"{k[5:]}:{v['null_dim']}" for k, v in e5.counterpart["spans"].items()),
             ]
@@ -143,11 +143,11 @@ def summary_rows(results: dict[str, dict[str, ExperimentResult]]) -> list[list[s
                 "E6 vector-equivalence",
                 e6.certificate.verdict.value,
                 f"cos(CAA, PCA) {_f(e6.metrics['pca.cosine'])}, "
-                f"d {_f(e6.metrics['pca.cohens_d'])}; "
+                f"d {_f(e6.metrics['generation.pca.cohens_d'])}; "
                 f"probe cos {_f(e6.metrics['probe.cosine'])}",
                 "read one block early: cos "
                 + f"{_f(e6.metrics['read_early.cosine'])}, efficacy ratio "
-                f"{_f(e6.metrics['read_early.efficacy_ratio'])}; T4 class dim "
+                f"{_f(e6.metrics['generation.read_early.efficacy_ratio'])}; T4 class dim "
                 f"{e6.counterpart['caa']['class_dim']}",
             ]
         )
@@ -157,7 +157,7 @@ def summary_rows(results: dict[str, dict[str, ExperimentResult]]) -> list[list[s
                 "E7 multi-env",
                 e7.certificate.verdict.value,
                 "fraction of environments with \\|d\\| < 0.3: "
-                + _f(e7.metrics["fraction_small_d"]),
+                + _f(e7.metrics["generation.fraction_small_d"]),
                 "T6 class dim by environments "
                 + ", ".join(str(x) for x in e7.counterpart["class_dim_by_environments"]),
             ]

@@ -52,6 +52,7 @@ class Setup:
     n_samples: int = 8
     temperature: float = 0.8
     language: Language | None = None
+    continuation_pairs: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def last(self) -> int:
@@ -71,6 +72,20 @@ class Setup:
         """CAA at the injection site: mean over pairs of h+ - h- at the last prompt token."""
         hp, hm = self.pair_activations()
         return (hp - hm).mean(axis=0)
+
+    @functools.cached_property
+    def v_continuation(self) -> np.ndarray | None:
+        """CAA averaged over the continuation tokens of whole sequences of trait + and their
+        partners of trait - (cues and families swapped); None without a language."""
+        if self.continuation_pairs is None or self.language is None:
+            return None
+        start = self.language.prompt_end
+        cfg = self.model.cfg
+        mean = lambda seqs: np.asarray(resid_pre(self.model.params, cfg, seqs, self.layer))[
+            :, start:
+        ].mean(axis=1)
+        a, b = self.continuation_pairs
+        return (mean(a) - mean(b)).mean(axis=0)
 
     @functools.cached_property
     def v_read_early(self) -> np.ndarray:
@@ -163,6 +178,7 @@ def make_setup(
         swapped = np.where(
             np.isin(topic0, language.topic_tokens(0)), topic0 + language.topic_size, topic0
         )
+        whole = language.sample(n_pairs, rng_seeds + 4, trait=1).tokens[:, : cfg.n_ctx]
         return Setup(
             model,
             layer,
@@ -175,6 +191,7 @@ def make_setup(
             _language_environments(language, n_prompts, n_pairs, rng_seeds),
             n_samples,
             language=language,
+            continuation_pairs=(whole, language.flip(whole, continuation=True)),
         )
     length = cfg.n_ctx // 2
     prompts = make_prompts(cfg, n_prompts, length, seed)

@@ -3,7 +3,7 @@
 (a) k = 50 directions u_i orthogonal to v (not to each other, |u_i| = |v|), each steered alone: its
     generation scores against the unsteered ones; (b) v + w with w a random combination in the span
     of the first k in (1, 5, 10, 20, 50) of them (|w| = |v|), against v. Metrics on each: Cohen's d
-    and the Jensen-Shannon divergence between the 10-bin score histograms.
+    and the Jensen-Shannon divergence between the 10-bin score histograms, on both channels.
 Counterpart: the certified null space of the trait channel (the Jacobian of the evaluation prompts'
 trait scores at v, float64): of span(u_1..u_k), a subspace of dimension k - rank(J U_k) is truly
 null to first order; the rest only looks null to a noisy score.
@@ -22,7 +22,7 @@ from theory.certificate import Certificate, Verdict
 from theory.rank import decide_rank
 
 from .metrics import cohens_d, js_divergence
-from .orthogonal import NEGLIGIBLE_D, orthogonal_draw
+from .orthogonal import CHANNELS, NEGLIGIBLE_D, orthogonal_draw
 from .result import ExperimentResult
 from .setup import Setup
 
@@ -34,17 +34,19 @@ CLAIM = (
 
 
 def e5_metrics(scores: dict[str, Any]) -> dict[str, Any]:
-    s0, sv = scores["unsteered"], scores["v"]
-    alone = scores["alone"]
-    out: dict[str, Any] = {
-        "alone.cohens_d": [cohens_d(s0, a) for a in alone],
-        "alone.js": [js_divergence(s0, a) for a in alone],
-    }
-    out["alone.max_cohens_d"] = max(out["alone.cohens_d"])
-    out["alone.mean_js"] = float(np.mean(out["alone.js"]))
-    for k in KS:
-        out[f"span_{k}.cohens_d"] = cohens_d(sv, scores[f"span_{k}"])
-        out[f"span_{k}.js"] = js_divergence(sv, scores[f"span_{k}"])
+    """Cohen's d and JS divergence of each direction alone against unsteered, and of v plus each
+    span's combination against v, on both channels."""
+    out: dict[str, Any] = {}
+    for ch in CHANNELS:
+        s0, sv = scores["unsteered"][ch], scores["v"][ch]
+        alone = scores["alone"][ch]
+        out[f"{ch}.alone.cohens_d"] = [cohens_d(s0, a) for a in alone]
+        out[f"{ch}.alone.js"] = [js_divergence(s0, a) for a in alone]
+        out[f"{ch}.alone.max_cohens_d"] = max(out[f"{ch}.alone.cohens_d"])
+        out[f"{ch}.alone.mean_js"] = float(np.mean(out[f"{ch}.alone.js"]))
+        for k in KS:
+            out[f"{ch}.span_{k}.cohens_d"] = cohens_d(sv, scores[f"span_{k}"][ch])
+            out[f"{ch}.span_{k}.js"] = js_divergence(sv, scores[f"span_{k}"][ch])
     return out
 
 
@@ -58,12 +60,12 @@ def run_spanning(setup: Setup, k: int = 50) -> ExperimentResult:
         w = rng.standard_normal(min(kk, k)) @ U[: min(kk, k)]
         w -= (w @ v) / (v @ v) * v
         combos[kk] = w * np.linalg.norm(v) / np.linalg.norm(w)
-    gen = lambda x, s: setup.generation(x, 1.0, s).tolist()
+    alone = [setup.scores(u, 1.0, 100 + i) for i, u in enumerate(U)]
     scores: dict[str, Any] = {
-        "unsteered": gen(np.zeros_like(v), 40),
-        "v": gen(v, 41),
-        "alone": [gen(u, 100 + i) for i, u in enumerate(U)],
-        **{f"span_{kk}": gen(v + w, 200 + kk) for kk, w in combos.items()},
+        "unsteered": setup.scores(np.zeros_like(v), 1.0, 40),
+        "v": setup.scores(v, 1.0, 41),
+        "alone": {ch: [a[ch] for a in alone] for ch in CHANNELS},
+        **{f"span_{kk}": setup.scores(v + w, 1.0, 200 + kk) for kk, w in combos.items()},
     }
     metrics = e5_metrics(scores)
 
@@ -77,8 +79,8 @@ def run_spanning(setup: Setup, k: int = 50) -> ExperimentResult:
         null[f"span_{kk}"] = {"null_dim": min(kk, k) - r.rank, "certified": r.certified}
     jr = decide_rank(J, name="J")
     counterpart = {"trait_rank": jr.rank, "trait_null_dim": v.size - jr.rank, "spans": null}
-    big = metrics["alone.max_cohens_d"] >= NEGLIGIBLE_D or any(
-        metrics[f"span_{kk}.cohens_d"] >= NEGLIGIBLE_D for kk in KS
+    big = metrics["generation.alone.max_cohens_d"] >= NEGLIGIBLE_D or any(
+        metrics[f"generation.span_{kk}.cohens_d"] >= NEGLIGIBLE_D for kk in KS
     )
     cert = Certificate(
         "E5",

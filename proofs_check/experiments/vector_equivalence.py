@@ -5,7 +5,10 @@ CAA against the first principal component of the pair differences (the paper's E
 scaled to |CAA| so that only directions differ: cosine to CAA, and Cohen's d between the generation
 scores of CAA and of the estimate. Counterparts: each estimate's T4 class (d minus the rank of the
 centred activations it was fitted on), and the read-site pitfall: CAA read one block before the
-injection site, its cosine to the CAA read where it is injected and its efficacy.
+injection site, its cosine to the CAA read where it is injected and its efficacy; and CAA averaged
+over the continuation tokens of whole sequences (with the language) instead of read at the last
+prompt token; these two keep their own norms, as a practitioner would use them. Both channels
+(generation and trait) are scored.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from theory.certificate import Certificate, Verdict
 from theory.estimators import ESTIMATORS, estimate
 
 from .metrics import cohens_d
-from .orthogonal import NEGLIGIBLE_D
+from .orthogonal import CHANNELS, NEGLIGIBLE_D
 from .result import ExperimentResult
 from .setup import Setup
 
@@ -37,13 +40,19 @@ def pca_centred(D: np.ndarray) -> np.ndarray:
 
 
 def e6_metrics(scores: dict[str, Any]) -> dict[str, Any]:
+    """Cohen's d of every estimate against CAA on both channels, and the efficacy ratios of the
+    vectors read elsewhere (one block early, over the continuation)."""
     out: dict[str, Any] = {}
-    for m in (*METHODS, "read_early"):
-        out[f"{m}.cohens_d"] = cohens_d(scores["caa"], scores[m])
-    s0 = float(np.mean(scores["unsteered"]))
-    out["read_early.efficacy_ratio"] = (float(np.mean(scores["read_early"])) - s0) / (
-        float(np.mean(scores["caa"])) - s0
-    )
+    for ch in CHANNELS:
+        s0 = float(np.mean(scores["unsteered"][ch]))
+        caa = scores["caa"][ch]
+        for m in scores:
+            if m in ("unsteered", "caa"):
+                continue
+            out[f"{ch}.{m}.cohens_d"] = cohens_d(caa, scores[m][ch])
+            out[f"{ch}.{m}.efficacy_ratio"] = (float(np.mean(scores[m][ch])) - s0) / (
+                float(np.mean(caa)) - s0
+            )
     return out
 
 
@@ -58,20 +67,22 @@ def run_vector_equivalence(setup: Setup) -> ExperimentResult:
         vectors[m] = ests[m].vector / np.linalg.norm(ests[m].vector) * n
     early = setup.v_read_early
     vectors["read_early"] = early
+    if setup.v_continuation is not None:
+        vectors["caa_continuation"] = setup.v_continuation
     unit = lambda x: x / np.linalg.norm(x)
-    scores = {"unsteered": setup.generation(np.zeros_like(v), 1.0, 50).tolist()}
+    scores = {"unsteered": setup.scores(np.zeros_like(v), 1.0, 50)}
     for i, (m, x) in enumerate(vectors.items()):
-        scores[m] = setup.generation(x, 1.0, 51 + i).tolist()
+        scores[m] = setup.scores(x, 1.0, 51 + i)
     metrics = e6_metrics(scores)
-    for m in METHODS:
-        metrics[f"{m}.cosine"] = float(unit(vectors[m]) @ unit(v))
-    metrics["read_early.cosine"] = float(unit(early) @ unit(v))
-    metrics["read_early.norm_ratio"] = float(np.linalg.norm(early) / n)
+    for m, x in vectors.items():
+        if m != "caa":
+            metrics[f"{m}.cosine"] = float(unit(x) @ unit(v))
+            metrics[f"{m}.norm_ratio"] = float(np.linalg.norm(x) / n)
     counterpart = {
         m: {"class_dim": e.class_dim, "rank": e.rank, "certified": e.certified}
         for m, e in ests.items()
     }
-    d = metrics["pca.cohens_d"]
+    d = metrics["generation.pca.cohens_d"]
     cert = Certificate(
         "E6",
         Verdict.HOLDS if d < NEGLIGIBLE_D else Verdict.VIOLATED,
