@@ -51,6 +51,8 @@ docs: $(DEV) figures
 bench: $(CORE)
 	$(PY) bench/checkpoint_scale.py --family all
 	$(PY) bench/fisher.py
+	$(PY) bench/sampler.py
+	$(PY) bench/exact_cross_check.py
 
 # live comparison against transformers (torch is not needed by anything else; TORCH pins its build)
 TORCH ?= torch
