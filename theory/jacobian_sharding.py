@@ -6,7 +6,8 @@ factor R_j; at the end one QR of the stacked [R_1; ...; R_D] gives R with
 
     R^T R = sum_j R_j^T R_j = J^T J,
 
-so the singular values are those of the one-device run up to round-off. The trait channel (one
+so the singular values are those of the one-device run up to round-off. Several host (CPU) devices
+compute the same per-device factors in turns (``_per_device_factor``). The trait channel (one
 backward pass over all prompts) is not spread. Nothing else changes: a
 host with one device (the CPU) runs the plain loop, and a multi-GPU host or a multi-host job started
 with ``jax.distributed`` runs this one unchanged.
@@ -36,6 +37,17 @@ def prompt_mesh(n_devices: int | None = None) -> Mesh:
     return Mesh(np.asarray(devices[:n]), (AXIS,))
 
 
+def _local_fold(r, fn, h, weights, mask, alpha, v, eye, r_u, w_u, b_u, channel, dc, pc):
+    """One device's fold: the tangents of its prompts folded into its factor r[0] (1, k, d)."""
+    y, cols = _tangents(fn, h, mask, alpha, v, eye, dc)
+    if channel == "logits":
+        return _fold_logits(r[0], cols, weights, r_u)[None]
+    return _fold_probs(r[0], cols, y, weights, w_u, b_u, pc)[None]
+
+
+_local_fold_jit = jax.jit(_local_fold, static_argnames=("channel", "dc", "pc"))
+
+
 @functools.partial(
     jax.jit, static_argnames=("mesh", "channel", "direction_chunk", "position_chunk")
 )
@@ -46,10 +58,10 @@ def _sharded_fold(
     """Each device: tangents of its prompts, folded into its own factor r[j] (D, k, d)."""
 
     def local(r, fn, h, weights, mask, alpha, v, eye, r_u, w_u, b_u):
-        y, cols = _tangents(fn, h, mask, alpha, v, eye, direction_chunk)
-        if channel == "logits":
-            return _fold_logits(r[0], cols, weights, r_u)[None]
-        return _fold_probs(r[0], cols, y, weights, w_u, b_u, position_chunk)[None]
+        return _local_fold(
+            r, fn, h, weights, mask, alpha, v, eye, r_u, w_u, b_u, channel, direction_chunk,
+            position_chunk,
+        )  # fmt: skip
 
     shard, rep = P(AXIS), P()
     return jax.shard_map(
@@ -67,6 +79,8 @@ def sharded_factor(
     """The logits/probs square-root factor with chunks of ``chunk`` prompts per device."""
     n_dev = mesh.devices.size
     d, N = problem.d, problem.n_prompts
+    if mesh.devices.flat[0].platform == "cpu":
+        return _per_device_factor(problem, vec, channel, args, r_u, chunk, opt, mesh)
     # each device's running factor stays d x d (tall-skinny QR after every chunk)
     r = jax.device_put(jnp.zeros((n_dev, d, d)), NamedSharding(mesh, P(AXIS)))
     stream_sharding = NamedSharding(mesh, P(AXIS))
@@ -87,4 +101,38 @@ def sharded_factor(
                 position_chunk=opt.position_chunk,
             )  # fmt: skip
     stacked = np.asarray(r).reshape(n_dev * d, d)
+    return scipy.linalg.qr(stacked, mode="r")[0][:d]
+
+
+def _per_device_factor(
+    problem: Any, vec: Any, channel: str, args: dict, r_u: Any, chunk: int, opt: Any, mesh: Mesh
+) -> np.ndarray:
+    """``sharded_factor`` on several CPU devices: the same chunks and per-device factors, but the
+    devices take their turns (each fold committed to its device and finished before the next
+    starts). Running the SPMD program on two host devices at once deadlocked in XLA's CPU runtime
+    in about a third of the runs (jax 0.10, tests/test_sharding.py), so host devices are
+    serialised; accelerators keep ``shard_map``."""
+    devices = list(mesh.devices.flat)
+    n_dev, d, N = len(devices), problem.d, problem.n_prompts
+    rs = [jax.device_put(jnp.zeros((1, d, d)), dev) for dev in devices]
+    eye = jnp.eye(d)
+    step = chunk * n_dev
+    for alpha in problem.alphas:
+        for start in range(0, N, step):
+            idx = np.arange(start, min(start + step, N))
+            w = np.ones(step)
+            if idx.size < step:
+                w[idx.size :] = 0.0
+                idx = np.concatenate([idx, np.full(step - idx.size, idx[0])])
+            for j, dev in enumerate(devices):
+                part = idx[j * chunk : (j + 1) * chunk]
+                put = lambda x, dev=dev: jax.device_put(x, dev)
+                rs[j] = _local_fold_jit(
+                    rs[j], args["fn"], put(jnp.asarray(problem.stream[part])),
+                    put(jnp.asarray(w[j * chunk : (j + 1) * chunk])), args["mask"], alpha, vec,
+                    eye, r_u, args["w_u"], args["b_u"], channel=channel,
+                    dc=opt.direction_chunk, pc=opt.position_chunk,
+                )  # fmt: skip
+                rs[j].block_until_ready()
+    stacked = np.concatenate([np.asarray(r) for r in rs]).reshape(n_dev * d, d)
     return scipy.linalg.qr(stacked, mode="r")[0][:d]

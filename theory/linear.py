@@ -108,6 +108,8 @@ def _numeric_class(
     # would take its own rcond and could disagree with the certified rank).
     u, s, vt = scipy.linalg.svd(L, full_matrices=True)
     decision = decide_rank_from_singular_values(s, L.shape, tol, scale)
+    if tol is None and scale is None:
+        decision = _scaling_check(L, decision)
     r = decision.rank
     row_basis = vt[:r].T.copy()
     basis = vt[r:].T.copy()
@@ -119,6 +121,32 @@ def _numeric_class(
     return EquivalenceClass(
         vector=vector, point=point, basis=basis, row_basis=row_basis, decision=decision
     )
+
+
+BADLY_SCALED = 1e4  # column-norm ratio above which the rank is also decided column-equilibrated
+
+
+def _scaling_check(L: np.ndarray, decision: RankDecision) -> RankDecision:
+    """rank(L) = rank(L D) for every nonsingular diagonal D, but the default tolerance is
+    normwise: with columns of very different norms a true singular value can sit at round-off
+    level relative to s_1 although the rounding error of its small columns is far below it. When
+    the column norms spread over more than ``BADLY_SCALED``, the rank is decided again on the
+    column-equilibrated L D^-1 (nonzero columns at unit norm); if the two decisions differ, or the
+    second is not certified, the rank is undecided, the singular values between the two cut
+    points listed as ambiguous."""
+    norms = np.linalg.norm(L, axis=0)
+    nonzero = norms[norms > 0]
+    if not decision.certified or nonzero.size < 2 or nonzero.max() <= BADLY_SCALED * nonzero.min():
+        return decision
+    balanced = L[:, norms > 0] / nonzero
+    second = decide_rank_from_singular_values(scipy.linalg.svdvals(balanced), L.shape)
+    if second.certified and second.rank == decision.rank:
+        return decision
+    lo, hi = sorted((decision.rank, second.rank))
+    s = decision.singular_values
+    ambiguous = s[lo : max(hi, lo + 1)].copy()
+    ambiguous.setflags(write=False)
+    return dataclasses.replace(decision, certified=False, ambiguous=ambiguous, margin=0.0)
 
 
 # --------------------------------------------------------------------------------------------
