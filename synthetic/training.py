@@ -49,6 +49,9 @@ def _loss(params: dict, cfg: TransformerConfig, tokens):
     return optax.softmax_cross_entropy_with_integer_labels(logits, tokens[:, 1:]).mean()
 
 
+_loss_jit = jax.jit(_loss, static_argnames="cfg")
+
+
 def train(
     cfg: TransformerConfig,
     spec: TrainSpec = TrainSpec(),
@@ -100,7 +103,7 @@ def validation_loss(model: Transformer, language: Language = LANGUAGE, n: int = 
     VALIDATION_SEED)``."""
     tokens = jnp.asarray(language.sample(as_positive_int("n", n), VALIDATION_SEED).tokens)
     params = jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float64), model.params)
-    return float(jax.jit(_loss, static_argnames="cfg")(params, model.cfg, tokens))
+    return float(_loss_jit(params, model.cfg, tokens))
 
 
 def probe_accuracies(

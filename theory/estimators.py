@@ -3,6 +3,8 @@
 Given paired activations h+_i, h-_i (N, d) at one hook point and the differences D = H+ - H-:
 
     caa        v = mean_i (h+_i - h-_i)                         (CAA, Rimsky et al.)
+    pca        v = top principal axis of the differences, their mean removed first (sklearn
+                   PCA's convention; the paper's E6)
     pca_diff   v = top right singular vector of D, uncentred      (repeng ``pca_diff``)
     pca_center v = top right singular vector of the stacked rows h+-_i - (h+_i + h-_i)/2
                    (repeng ``pca_center``); those rows are +-D_i/2, so this is pca_diff's
@@ -27,7 +29,7 @@ from .validation import InputError, as_choice, as_matrix
 
 __all__ = ["ESTIMATORS", "Estimate", "estimate", "estimate_all"]
 
-ESTIMATORS = ("caa", "pca_diff", "pca_center", "probe")
+ESTIMATORS = ("caa", "pca", "pca_diff", "pca_center", "probe")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +79,8 @@ def estimate(method: str, h_plus: Any, h_minus: Any, seed: int = 0) -> Estimate:
         raise InputError("h_plus and h_minus are identical: the pairs carry no contrast")
     if method == "caa":
         v = D.mean(axis=0)
+    elif method == "pca":
+        v = _oriented(_top_direction(D - D.mean(axis=0)), D)
     elif method == "pca_diff":
         v = _oriented(_top_direction(D), D)
     elif method == "pca_center":

@@ -32,6 +32,7 @@ from theory.validation import InputError
 from .blas import one_blas_thread
 from .jacobian_dense import dense_jacobian
 from .jacobian_kernels import (
+    _chunks,
     _fold_logits,
     _fold_probs,
     _logits,
@@ -102,18 +103,6 @@ def _options(options: Any) -> EngineOptions:
     if not isinstance(options, EngineOptions):
         raise InputError(f"options must be an EngineOptions or None, got {type(options).__name__}")
     return options
-
-
-def _chunks(N: int, size: int):
-    """(indices, weights) per chunk of prompts; the last chunk is padded with weight-0 repeats so
-    every chunk has the same shape (one compilation)."""
-    for start in range(0, N, size):
-        idx = np.arange(start, min(start + size, N))
-        w = np.ones(size)
-        if idx.size < size:
-            w[idx.size :] = 0.0
-            idx = np.concatenate([idx, np.full(size - idx.size, idx[0])])
-        yield idx, w
 
 
 def _default_prompt_chunk(problem: LocalProblem, k: int) -> int:

@@ -22,6 +22,18 @@ import numpy as np
 import scipy.special
 
 
+def _chunks(N: int, size: int):
+    """(indices, weights) per chunk of prompts; the last chunk is padded with weight-0 repeats so
+    every chunk has the same shape (one compilation)."""
+    for start in range(0, N, size):
+        idx = np.arange(start, min(start + size, N))
+        w = np.ones(size)
+        if idx.size < size:
+            w[idx.size :] = 0.0
+            idx = np.concatenate([idx, np.full(size - idx.size, idx[0])])
+        yield idx, w
+
+
 @jax.jit
 def _logits(fn, h, mask, alpha, v, w_u, b_u):
     """z = downstream(h + alpha Pi_P v) W_U + b: (N, T, V)."""

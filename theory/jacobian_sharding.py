@@ -25,7 +25,7 @@ import scipy.linalg
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from .jacobian_kernels import _fold_logits, _fold_probs, _tangents
+from .jacobian_kernels import _chunks, _fold_logits, _fold_probs, _tangents
 
 AXIS = "prompts"
 
@@ -87,12 +87,7 @@ def sharded_factor(
     eye = jnp.eye(d)
     step = chunk * n_dev
     for alpha in problem.alphas:
-        for start in range(0, N, step):
-            idx = np.arange(start, min(start + step, N))
-            w = np.ones(step)
-            if idx.size < step:  # pad with weight-0 repeats: every step has one shape
-                w[idx.size :] = 0.0
-                idx = np.concatenate([idx, np.full(step - idx.size, idx[0])])
+        for idx, w in _chunks(N, step):  # padded with weight-0 repeats: one shape per step
             h = jax.device_put(jnp.asarray(problem.stream[idx]), stream_sharding)
             weights = jax.device_put(jnp.asarray(w), stream_sharding)
             r = _sharded_fold(
@@ -118,12 +113,7 @@ def _per_device_factor(
     eye = jnp.eye(d)
     step = chunk * n_dev
     for alpha in problem.alphas:
-        for start in range(0, N, step):
-            idx = np.arange(start, min(start + step, N))
-            w = np.ones(step)
-            if idx.size < step:
-                w[idx.size :] = 0.0
-                idx = np.concatenate([idx, np.full(step - idx.size, idx[0])])
+        for idx, w in _chunks(N, step):
             for j, dev in enumerate(devices):
                 part = idx[j * chunk : (j + 1) * chunk]
                 put = lambda x, dev=dev: jax.device_put(x, dev)

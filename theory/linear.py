@@ -19,7 +19,7 @@ import sympy
 
 from .certificate import ratio_margin
 from .gates import over
-from .rank import EPS, RankDecision, decide_rank_from_singular_values
+from .rank import EPS, RankDecision, check_column_scaling, decide_rank_from_singular_values
 from .validation import InputError, as_matrix, as_real, as_tolerance, as_vector
 
 Behaviour = Callable[[np.ndarray], Any]
@@ -109,7 +109,7 @@ def _numeric_class(
     u, s, vt = scipy.linalg.svd(L, full_matrices=True)
     decision = decide_rank_from_singular_values(s, L.shape, tol, scale)
     if tol is None and scale is None:
-        decision = _scaling_check(L, decision)
+        decision = check_column_scaling(L, decision)
     r = decision.rank
     row_basis = vt[:r].T.copy()
     basis = vt[r:].T.copy()
@@ -121,32 +121,6 @@ def _numeric_class(
     return EquivalenceClass(
         vector=vector, point=point, basis=basis, row_basis=row_basis, decision=decision
     )
-
-
-BADLY_SCALED = 1e4  # column-norm ratio above which the rank is also decided column-equilibrated
-
-
-def _scaling_check(L: np.ndarray, decision: RankDecision) -> RankDecision:
-    """rank(L) = rank(L D) for every nonsingular diagonal D, but the default tolerance is
-    normwise: with columns of very different norms a true singular value can sit at round-off
-    level relative to s_1 although the rounding error of its small columns is far below it. When
-    the column norms spread over more than ``BADLY_SCALED``, the rank is decided again on the
-    column-equilibrated L D^-1 (nonzero columns at unit norm); if the two decisions differ, or the
-    second is not certified, the rank is undecided, the singular values between the two cut
-    points listed as ambiguous."""
-    norms = np.linalg.norm(L, axis=0)
-    nonzero = norms[norms > 0]
-    if not decision.certified or nonzero.size < 2 or nonzero.max() <= BADLY_SCALED * nonzero.min():
-        return decision
-    balanced = L[:, norms > 0] / nonzero
-    second = decide_rank_from_singular_values(scipy.linalg.svdvals(balanced), L.shape)
-    if second.certified and second.rank == decision.rank:
-        return decision
-    lo, hi = sorted((decision.rank, second.rank))
-    s = decision.singular_values
-    ambiguous = s[lo : max(hi, lo + 1)].copy()
-    ambiguous.setflags(write=False)
-    return dataclasses.replace(decision, certified=False, ambiguous=ambiguous, margin=0.0)
 
 
 # --------------------------------------------------------------------------------------------

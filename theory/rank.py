@@ -117,6 +117,32 @@ def decide_rank_from_singular_values(
     )
 
 
+BADLY_SCALED = 1e4  # column-norm ratio above which the rank is also decided column-equilibrated
+
+
+def check_column_scaling(L: np.ndarray, decision: RankDecision) -> RankDecision:
+    """rank(L) = rank(L D) for every nonsingular diagonal D, but the default tolerance is
+    normwise: with columns of very different norms a true singular value can sit at round-off
+    level relative to s_1 although the rounding error of its small columns is far below it. When
+    the column norms spread over more than ``BADLY_SCALED``, the rank is decided again on the
+    column-equilibrated L D^-1 (nonzero columns at unit norm); if the two decisions differ, or the
+    second is not certified, the rank is undecided, the singular values between the two cut
+    points listed as ambiguous."""
+    norms = np.linalg.norm(L, axis=0)
+    nonzero = norms[norms > 0]
+    if not decision.certified or nonzero.size < 2 or nonzero.max() <= BADLY_SCALED * nonzero.min():
+        return decision
+    balanced = L[:, norms > 0] / nonzero
+    second = decide_rank_from_singular_values(scipy.linalg.svdvals(balanced), L.shape)
+    if second.certified and second.rank == decision.rank:
+        return decision
+    lo, hi = sorted((decision.rank, second.rank))
+    s = decision.singular_values
+    ambiguous = s[lo : max(hi, lo + 1)].copy()
+    ambiguous.setflags(write=False)
+    return dataclasses.replace(decision, certified=False, ambiguous=ambiguous, margin=0.0)
+
+
 def decide_rank(matrix: Any, tol: float | None = None, name: str = "matrix") -> RankDecision:
     """Certified-or-undecided rank of a finite float64 matrix (SVD by scipy.linalg.svdvals)."""
     if not isinstance(name, str):

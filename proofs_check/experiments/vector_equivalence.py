@@ -26,17 +26,7 @@ from .orthogonal import CHANNELS, NEGLIGIBLE_D
 from .result import ExperimentResult
 from .setup import Setup
 
-METHODS = ("pca", *ESTIMATORS[1:])  # "pca": the paper's centred PCA of the differences
 CLAIM = f"CAA and PCA of the differences steer alike (|d| < {NEGLIGIBLE_D})"
-
-
-def pca_centred(D: np.ndarray) -> np.ndarray:
-    """Top principal axis of the differences after removing their mean (sklearn PCA's
-    convention), oriented by the mean projection."""
-    from scipy.linalg import svd
-
-    u = svd(D - D.mean(axis=0), full_matrices=False)[2][0]
-    return u if np.mean(D @ u) >= 0 else -u
 
 
 def e6_metrics(scores: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +52,7 @@ def run_vector_equivalence(setup: Setup) -> ExperimentResult:
     v = setup.v
     n = np.linalg.norm(v)
     ests = {m: estimate(m, hp, hm, seed=setup.seed) for m in ESTIMATORS}
-    vectors = {"caa": v, "pca": pca_centred(hp - hm) * n}
+    vectors = {"caa": v}
     for m in ESTIMATORS[1:]:
         vectors[m] = ests[m].vector / np.linalg.norm(ests[m].vector) * n
     early = setup.v_read_early
