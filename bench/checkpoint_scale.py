@@ -62,13 +62,16 @@ def _shape(name: str, quick: bool) -> dict:
     return shape
 
 
-def write(name: str, quick: bool, directory: Path) -> dict:
+def write(name: str, quick: bool, directory: Path, vocab: int | None = None) -> dict:
     import jax
 
     from synthetic.checkpoint import save_checkpoint
     from synthetic.transformer import Transformer, TransformerConfig, init_params
 
-    cfg = TransformerConfig(**_shape(name, quick))
+    shape = _shape(name, quick)
+    if vocab is not None:
+        shape["vocab_size"] = vocab
+    cfg = TransformerConfig(**shape)
     t = time.perf_counter()
     model = Transformer(cfg, init_params(cfg, jax.random.key(0)))
     save_checkpoint(model, directory)
@@ -92,7 +95,7 @@ def load(directory: Path) -> dict:
     }
 
 
-def engine(directory: Path) -> dict:
+def engine(directory: Path, out: Path | None = None) -> dict:
     import numpy as np
 
     from synthetic.checkpoint import load_checkpoint
@@ -116,6 +119,8 @@ def engine(directory: Path) -> dict:
     peak = fisher._rss_mb()
     flops, tangent = fisher._engine_flops(problem, v, options)
     rate = fisher._matmul_rate()
+    if out is not None:
+        np.save(out, np.asarray(spec.singular_values[: model.cfg.d_model]))
     return {
         "layer": layer,
         "wall_s": wall,
@@ -129,6 +134,49 @@ def engine(directory: Path) -> dict:
         "flop_floor_s": flops / rate,
         "over_flop_floor": steady / (flops / rate),
     }
+
+
+def naive(directory: Path, out: Path) -> dict:
+    """The naive way on the same problem as ``engine``: ``jax.jacfwd`` of all N T V logits
+    (``theory.jacobian_dense``), then a dense SVD."""
+    import numpy as np
+    import scipy.linalg
+
+    from synthetic.checkpoint import load_checkpoint
+    from synthetic.local_problems import transformer_problem
+    from theory.jacobian_dense import dense_jacobian
+
+    fisher = _fisher()
+    model = load_checkpoint(directory)
+    layer = min(LAYER, model.cfg.n_layers)
+    tokens = np.random.default_rng(0).integers(0, model.cfg.vocab_size, size=(N, T))
+    problem = transformer_problem(model.cfg, model.params, tokens, layer)
+    v = np.random.default_rng(1).standard_normal(model.cfg.d_model)
+    base = fisher._rss_mb()
+    t = time.perf_counter()
+    dense = dense_jacobian(problem, v, "logits")
+    jacobian_s = time.perf_counter() - t
+    rows = int(dense.shape[0])
+    s = scipy.linalg.svd(
+        dense, compute_uv=False, overwrite_a=True, check_finite=False, lapack_driver="gesdd"
+    )
+    wall = time.perf_counter() - t
+    np.save(out, s)
+    return {
+        "layer": layer,
+        "wall_s": wall,
+        "jacobian_s": jacobian_s,
+        "rows": rows,
+        "peak_rss_mb": fisher._rss_mb(),
+        "above_model_mb": fisher._rss_mb() - base,
+    }
+
+
+def largest_naive_vocab(d: int) -> int:
+    """The largest V whose dense (N T V, d) float64 Jacobian fits in a quarter of the available
+    memory (the naive way's peak is about 2.5 times the Jacobian, plus the tangents)."""
+    available = _fisher()._mem_available_mb() * 2**20
+    return int(0.25 * available // (N * T * d * 8))
 
 
 def _subprocess(job: str, *args: str) -> dict:
@@ -153,13 +201,17 @@ def main(argv=None) -> int:
     p.add_argument("--job", help=argparse.SUPPRESS)
     p.add_argument("--dir", help=argparse.SUPPRESS)
     p.add_argument("--name", help=argparse.SUPPRESS)
+    p.add_argument("--vocab", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--out", help=argparse.SUPPRESS)
+    p.add_argument("--no-naive", action="store_true", help="skip the naive run at reduced V")
     args = p.parse_args(argv)
     if args.job:  # worker side: one measurement, one JSON line
         directory = Path(args.dir)
         jobs = {
-            "write": lambda: write(args.name, args.quick, directory),
+            "write": lambda: write(args.name, args.quick, directory, args.vocab),
             "load": lambda: load(directory),
-            "engine": lambda: engine(directory),
+            "engine": lambda: engine(directory, Path(args.out) if args.out else None),
+            "naive": lambda: naive(directory, Path(args.out)),
         }
         job = jobs[args.job]
         print(json.dumps(job()))
@@ -179,6 +231,21 @@ def main(argv=None) -> int:
             print(f"{name}: the engine at layer {LAYER}, N T = {N * T}", file=sys.stderr)
             row["engine"] = _subprocess("engine", "--dir", tmp)
         row["naive_jacobian_gb"] = naive_bytes(shape["d_model"], shape["vocab_size"]) / 1e9
+        if not args.no_naive:
+            vocab = min(largest_naive_vocab(shape["d_model"]), shape["vocab_size"])
+            with tempfile.TemporaryDirectory() as tmp:
+                print(f"{name}: naive and engine at V = {vocab}", file=sys.stderr)
+                _subprocess("write", "--dir", tmp, "--name", name, "--vocab", str(vocab), *quick)
+                sv_n, sv_e = Path(tmp) / "sv_naive.npy", Path(tmp) / "sv_engine.npy"
+                cmp = {"vocab": vocab, "jacobian_gb": naive_bytes(shape["d_model"], vocab) / 1e9}
+                cmp["naive"] = _subprocess("naive", "--dir", tmp, "--out", str(sv_n))
+                cmp["engine"] = _subprocess("engine", "--dir", tmp, "--out", str(sv_e))
+                import numpy as np
+
+                a, b = np.load(sv_n), np.load(sv_e)
+                k = min(len(a), len(b))
+                cmp["max_rel_sv_difference"] = float(np.max(np.abs(a[:k] - b[:k])) / a[0])
+            row["naive_at_reduced_v"] = cmp
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
     (RESULTS / "checkpoint_scale.json").write_text(json.dumps(rows, indent=2))
@@ -198,6 +265,26 @@ def main(argv=None) -> int:
             f"| {e['flop_floor_s']:.1f} | {e['over_flop_floor']:.2f} | {e['peak_rss_mb']:.0f} | "
             f"{r['naive_jacobian_gb']:.1f} |"
         )
+    naive_rows = [r for r in rows if "naive_at_reduced_v" in r]
+    if naive_rows:
+        lines += [
+            "",
+            "Naive (jax.jacfwd of every logit, dense SVD) beside the engine, same model at the "
+            "largest V whose Jacobian fits in a quarter of the available memory:",
+            "",
+            "| shape | V | Jacobian GB | naive wall s | naive peak RSS MiB | engine wall s | "
+            "engine steady s | engine peak RSS MiB | naive / engine steady | max s.v. diff / s_1 |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in naive_rows:
+            c = r["naive_at_reduced_v"]
+            nv, en = c["naive"], c["engine"]
+            lines.append(
+                f"| {r['name']} | {c['vocab']} | {c['jacobian_gb']:.1f} | {nv['wall_s']:.1f} | "
+                f"{nv['peak_rss_mb']:.0f} | {en['wall_s']:.1f} | {en['steady_s']:.1f} | "
+                f"{en['peak_rss_mb']:.0f} | {nv['wall_s'] / en['steady_s']:.1f} | "
+                f"{c['max_rel_sv_difference']:.1e} |"
+            )
     (RESULTS / "checkpoint_scale.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

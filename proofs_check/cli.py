@@ -227,6 +227,7 @@ def cmd_local(args: argparse.Namespace) -> int:
         length=args.length,
         seed=args.seed,
         tol=args.tol,
+        texts=args.text,
         **trait_sets(args),
     )
     p = local_payload(cert)
@@ -237,7 +238,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     text = "\n".join(
         [
             f"theorem      T3 ({p['model']}, layer {p['layer']}, {p['channel']} channel, "
-            f"{args.prompts} prompts)",
+            f"{len(args.text) if args.text else args.prompts} prompts)",
             f"verdict      {p['verdict']}",
             f"rank         {p['rank']} of d = {p['d']}   (null dim {p['null_dim']}: the local "
             "class is a manifold of that dimension)",
@@ -262,6 +263,7 @@ def cmd_twin(args: argparse.Namespace) -> int:
         length=args.length,
         seed=args.seed,
         max_steps=args.steps,
+        texts=args.text,
         **trait_sets(args),
     )
     p = {
@@ -378,6 +380,13 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--channel", default="trait", help="logits, probs or trait")
         sp.add_argument("--prompts", type=int, default=8)
         sp.add_argument("--length", type=int, default=8)
+        sp.add_argument(
+            "--text",
+            action="append",
+            default=None,
+            help="a prompt as text (repeat for several; a checkpoint with a tokenizer.json; "
+            "replaces --prompts/--length)",
+        )
         sp.add_argument("--seed", type=int, default=0)
         if name == "local":
             sp.add_argument("--tol", type=_positive_float, default=None)

@@ -42,11 +42,12 @@ def local_certificate(
     tol: float | None = None,
     plus: Sequence[Any] = (),
     minus: Sequence[Any] = (),
+    texts: Sequence[str] | None = None,
 ) -> Certificate:
     """``steerid local``: the T3 spectrum certificate (rank, null space, symmetries) of model
     ``name`` (zoo name, checkpoint directory or TraitModel) at ``layer`` for one channel."""
     channel = as_choice("channel", channel, CHANNELS)
-    z = zoo_local(name, layer, n_prompts, length, seed, plus=plus, minus=minus)
+    z = zoo_local(name, layer, n_prompts, length, seed, plus=plus, minus=minus, texts=texts)
     return spectrum_certificate(z.problem, z.vector, channel, tol=tol, seed=seed)
 
 
@@ -61,11 +62,12 @@ def twin_certificate(
     max_steps: int = 60,
     plus: Sequence[Any] = (),
     minus: Sequence[Any] = (),
+    texts: Sequence[str] | None = None,
 ) -> Certificate:
     """``steerid twin``: a level-set walk from v to a far member of its class; the verdict is gated
     on the witness's re-run through the whole model (``forward`` with a ``Steering``)."""
     channel = as_choice("channel", channel, CHANNELS)
-    z = zoo_local(name, layer, n_prompts, length, seed, plus=plus, minus=minus)
+    z = zoo_local(name, layer, n_prompts, length, seed, plus=plus, minus=minus, texts=texts)
     return twin_search(
         z.problem,
         z.vector,

@@ -5,6 +5,7 @@
                               numpy API (no torch), cast to float64 -> a callable Transformer
     save_checkpoint(m, dir)   the same layout, float64, that transformers' from_pretrained loads
     load_tokenizer(dir)       tokenizer.json through the tokenizers library, or None
+    prompt_token_ids(dir, texts)  (N, T) token ids of prompts given as text
 
 torch's Linear stores (out, in); this toolkit's linear maps are x @ w with w (in, out), so llama and
 qwen2 weights are transposed on the way in and out (GPT-2's Conv1D already stores (in, out)).
@@ -30,6 +31,7 @@ __all__ = [
     "CheckpointError",
     "load_checkpoint",
     "load_tokenizer",
+    "prompt_token_ids",
     "save_checkpoint",
     "tensor_names",
 ]
@@ -307,6 +309,30 @@ def trait_token_ids(path: Any, name: str, tokens: Any) -> tuple[int, ...]:
             raise InputError(f"{name}: {word!r} is {len(encoded)} tokens, not one: {encoded}")
         ids.append(encoded[0])
     return tuple(ids)
+
+
+def prompt_token_ids(path: Any, texts: Any) -> np.ndarray:
+    """(N, T) int64 token ids of N prompts given as text, read with the directory's tokenizer
+    (no special tokens added). Every prompt must encode to the same number T >= 1 of tokens: the
+    forward has no padding mask, so prompts of different lengths are refused, not padded."""
+    if isinstance(texts, str) or not isinstance(texts, (list, tuple)) or not texts:
+        raise InputError(f"prompts must be a non-empty list of strings, got {texts!r}")
+    if not all(isinstance(t, str) for t in texts):
+        raise InputError("prompts given as text must all be strings")
+    tokenizer = load_tokenizer(path)
+    if tokenizer is None:
+        raise InputError(f"prompts are given as text, but {path} has no tokenizer.json")
+    rows = [tokenizer.encode(text, add_special_tokens=False).ids for text in texts]
+    lengths = sorted({len(r) for r in rows})
+    if lengths[0] == 0:
+        empty = next(t for t, r in zip(texts, rows, strict=True) if not r)
+        raise InputError(f"prompt {empty!r} encodes to no tokens")
+    if len(lengths) > 1:
+        raise InputError(
+            f"prompts encode to different token lengths {lengths}; give prompts of one length "
+            "(there is no padding mask)"
+        )
+    return np.asarray(rows, dtype=np.int64)
 
 
 def n_parameters(cfg: TransformerConfig) -> int:

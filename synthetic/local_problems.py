@@ -10,6 +10,7 @@ independent path on which certificates' witnesses are re-verified.
 from __future__ import annotations
 
 import dataclasses
+import os
 import functools
 from collections.abc import Sequence
 from typing import Any
@@ -228,11 +229,22 @@ def zoo_local(
     positions: Sequence[int] | None = None,
     plus: Sequence[Any] = (),
     minus: Sequence[Any] = (),
+    texts: Sequence[str] | None = None,
 ) -> ZooLocal:
     """``load_model(name, seed, plus, minus)`` (a zoo name, a checkpoint directory or a TraitModel)
-    cut at ``layer`` on ``make_prompts(model, n_prompts, length, seed)``, with
+    cut at ``layer`` on ``make_prompts(model, n_prompts, length, seed)``, or on the prompts
+    ``texts`` read with a checkpoint directory's tokenizer, with
     ``v = steering_vector(model, seed)``."""
     model = resolve_model(name, seed, plus, minus)
-    prompts = make_prompts(model, n_prompts, length, seed)
+    if texts is None:
+        prompts = make_prompts(model, n_prompts, length, seed)
+    elif isinstance(name, (str, os.PathLike)) and os.path.isdir(name):
+        from synthetic.checkpoint import prompt_token_ids
+
+        prompts = prompt_token_ids(name, list(texts))
+    else:
+        raise InputError(
+            f"prompts as text need a checkpoint directory with a tokenizer, not {name!r}"
+        )
     problem = local_problem(model, layer, prompts=prompts, alphas=alphas, positions=positions)
     return ZooLocal(model, prompts, problem, steering_vector(model, seed))

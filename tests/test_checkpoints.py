@@ -17,6 +17,7 @@ from synthetic.checkpoint import (
     CheckpointError,
     load_checkpoint,
     load_tokenizer,
+    prompt_token_ids,
     save_checkpoint,
     tensor_names,
     trait_token_ids,
@@ -381,3 +382,45 @@ def test_cli_recover_runs_on_a_checkpoint(args, capsys):
     cert = payload["certificates"]["condition"]
     assert code == 0 and cert["model"] == str(FIXTURES / "llama")
     assert cert["verdict"] == "holds" and cert["dim"] == 0 and cert["d"] == 16
+
+
+def test_prompts_given_as_text_are_the_tokenizers_ids():
+    texts = ["the cat is very good", "a dog was not sad"]
+    ids = prompt_token_ids(FIXTURES / "gpt2", texts)
+    tok = load_tokenizer(FIXTURES / "gpt2")
+    assert ids.shape == (2, 5) and ids.dtype == np.int64
+    assert [" ".join(tok.id_to_token(int(i)) for i in row) for row in ids] == texts
+
+
+@pytest.mark.parametrize(
+    "directory, texts, message",
+    [
+        ("gpt2", ["the cat", "a dog was"], "different token lengths"),
+        ("gpt2", [""], "no tokens"),
+        ("gpt2", "the cat", "list of strings"),
+        ("gpt2", [], "list of strings"),
+        ("gpt2", ["the cat", 3], "must all be strings"),
+        ("llama", ["the cat"], "no tokenizer.json"),
+    ],
+)
+def test_bad_text_prompts_are_named(directory, texts, message):
+    with pytest.raises(ValueError, match=message):
+        prompt_token_ids(FIXTURES / directory, texts)
+
+
+def test_cli_local_on_text_prompts_matches_the_same_token_ids(capsys):
+    """`--text` prompts give the certificate of the token ids they encode to."""
+    from proofs_check.cli import main
+    from proofs_check.model_checks import local_certificate
+
+    texts = ["the cat is very good", "a dog was not sad", "the sky was very dark"]
+    args = ["local", "--model", str(FIXTURES / "gpt2"), "--layer", "1", "--channel", "logits"]
+    code = main([*args, *[f"--text={t}" for t in texts], "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    cert = local_certificate(FIXTURES / "gpt2", 1, "logits", texts=texts)
+    assert code == 0 and payload["rank"] == cert.rank
+    np.testing.assert_allclose(payload["singular_values"], cert.singular_values)
+    assert main([*args, "--text", "the cat", "--text", "a dog was"]) == 2
+    assert "different token lengths" in capsys.readouterr().err
+    assert main(["local", "--model", "tiny-ln", "--text", "the cat"]) == 2
+    assert "checkpoint directory" in capsys.readouterr().err
