@@ -10,8 +10,8 @@ independent path on which certificates' witnesses are re-verified.
 from __future__ import annotations
 
 import dataclasses
-import os
 import functools
+import os
 from collections.abc import Sequence
 from typing import Any
 
