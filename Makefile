@@ -7,7 +7,7 @@ DEV    := $(VENV)/.installed-dev
 HYPOTHESIS_PROFILE ?= ci
 OUT    ?= out
 
-.PHONY: demo test lint verify paper bench parity figures docs clean
+.PHONY: demo test lint verify paper bench parity mutation figures docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ bench: $(CORE)
 	$(PY) bench/fisher.py
 	$(PY) bench/sampler.py
 	$(PY) bench/exact_cross_check.py
+
+# sampled mutation testing of theory/ (a seeded sample; writes bench/results/mutation.md)
+MUTATION_ARGS ?=
+mutation: $(DEV)
+	$(PY) -m pip install --quiet -e '.[test,mutation]'
+	$(PY) bench/mutation.py $(MUTATION_ARGS)
 
 # live comparison against transformers (torch is not needed by anything else; TORCH pins its build)
 TORCH ?= torch

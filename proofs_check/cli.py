@@ -29,6 +29,7 @@ def _load_npy(path: str, name: str) -> np.ndarray:
     p = Path(path)
     if not p.is_file():
         raise CliError(f"{name}: no such file: {path}")
+    _check_npy_size(p, name)
     try:
         return np.load(p, allow_pickle=False)
     except ValueError as exc:
@@ -39,6 +40,35 @@ def _load_npy(path: str, name: str) -> np.ndarray:
         raise CliError(f"{name}: cannot read {path} as .npy: {exc}") from None
     except (OSError, EOFError) as exc:
         raise CliError(f"{name}: cannot read {path} as .npy: {exc}") from None
+    except MemoryError:
+        raise CliError(f"{name}: {path} is too large to load into memory") from None
+
+
+def _check_npy_size(p: Path, name: str) -> None:
+    """Refuse a .npy whose header promises more bytes than the file holds, before allocating.
+
+    A header is ``magic, (shape, fortran_order, dtype)``; the data take prod(shape) * itemsize
+    bytes after it. Files that are not .npy at all are left to ``np.load`` to name.
+    """
+    try:
+        with p.open("rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+            offset = fh.tell()
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError):
+        return
+    if dtype.hasobject:
+        return
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    have = p.stat().st_size - offset
+    if need > have:
+        raise CliError(
+            f"{name}: {p} is truncated: its header promises shape {tuple(shape)} of {dtype} "
+            f"({need} bytes), the file holds {have}"
+        )
 
 
 def _emit(obj: dict, as_json: bool, text: str) -> None:
@@ -412,8 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand. Bad input (``CliError`` from the parser and file readers, ``InputError``
-    from the toolkit's validators) is one line on stderr and exit code 2; any other exception is a
-    bug of the toolkit and propagates as a traceback (exit code 1 from the console script)."""
+    from the toolkit's validators) is one line on stderr and exit code 2, and so are sizes that
+    cannot be allocated (``MemoryError``); any other exception is a bug of the toolkit and
+    propagates as a traceback (exit code 1 from the console script)."""
     try:
         args = build_parser().parse_args(argv)
         if args.command == "recover":
@@ -421,6 +452,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except (CliError, InputError) as exc:
         print(f"steerid: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError as exc:
+        detail = f" ({exc})" if str(exc) else ""
+        print(
+            f"steerid: error: not enough memory for the sizes asked{detail}; choose smaller ones",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
 
 

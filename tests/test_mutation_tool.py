@@ -1,0 +1,87 @@
+"""The mutation sampler of ``bench/mutation.py``: every site yields a program that parses and
+differs from the original in exactly that one place; docstrings, error messages and annotations
+are never sites; the Wilson interval holds the observed fraction and narrows as the sample grows."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("mutation_tool", ROOT / "bench" / "mutation.py")
+assert _spec is not None and _spec.loader is not None
+mutation = importlib.util.module_from_spec(_spec)
+sys.modules["mutation_tool"] = mutation  # dataclasses look their module up
+_spec.loader.exec_module(mutation)
+
+SOURCE = '''"""Module docstring 1 + 2."""
+def f(x: int = 3, y: float = 0.5) -> bool:
+    """Docstring with 4 < 5."""
+    if x < 0 or not y:
+        raise ValueError(f"x must be >= {0 + 1}")
+    z = x * 2.0 - y / 7
+    w: Annotated[int, 9]
+    return z >= 1 and x != 2 and True
+'''
+
+
+def _dump(tree: ast.AST) -> list[str]:
+    return [ast.dump(n, include_attributes=False) for n in ast.walk(tree)]
+
+
+def test_sites_skip_docstrings_messages_and_annotations():
+    found = mutation.sites("m", SOURCE)
+    assert {s.line for s in found} == {2, 4, 6, 8}  # not the docstrings, raise or annotation
+    assert [s.change for s in found if s.line == 2] == ["int+1", "const*2"]  # the defaults only
+
+
+@pytest.mark.parametrize("site", mutation.sites("m", SOURCE), ids=lambda s: s.key)
+def test_each_mutant_parses_and_changes_one_node(site):
+    mutant = mutation.mutate(SOURCE, site)
+    assert mutant != ast.unparse(ast.parse(SOURCE)) + "\n"
+    before, after = _dump(ast.parse(SOURCE)), _dump(ast.parse(mutant))
+    if site.change == "drop-not":
+        assert len(after) == len(before) - 2  # the UnaryOp node and its Not operator are gone
+    else:
+        assert len(after) == len(before)
+        leaves = [
+            (a, b)
+            for a, b, n in zip(before, after, ast.walk(ast.parse(SOURCE)), strict=True)
+            if a != b and not list(ast.iter_child_nodes(n))
+        ]
+        assert len(leaves) == 1, leaves  # one operator or one constant differs
+
+
+def test_the_mutants_of_every_theory_module_compile():
+    modules = [
+        p for p in sorted((ROOT / "theory").glob("*.py")) if p.stem not in mutation.SKIP_MODULES
+    ]
+    assert len(modules) > 30
+    for path in modules:
+        source = path.read_text()
+        found = mutation.sites(path.stem, source)
+        if not found:  # a module that only re-exports names
+            assert "import" in source and "def " not in source, path.stem
+            continue
+        compile(mutation.mutate(source, found[len(found) // 2]), str(path), "exec")
+
+
+@given(n=st.integers(1, 500), data=st.data())
+def test_wilson_interval_holds_the_observed_fraction(n, data):
+    k = data.draw(st.integers(0, n))
+    lo, hi = mutation.wilson(k, n)
+    assert 0.0 <= lo <= k / n <= hi <= 1.0
+    lo4, hi4 = mutation.wilson(4 * k, 4 * n)
+    assert hi4 - lo4 < hi - lo  # four times the sample, same fraction: a narrower interval
+
+
+def test_within_budget_takes_the_fastest_first_and_at_least_one():
+    durations = {"a": 5.0, "b": 1.0, "c": 2.0, "d": 50.0}
+    assert mutation.within_budget(set(durations), durations, 8.0) == ["b", "c", "a"]
+    assert mutation.within_budget({"d"}, durations, 1.0) == ["d"]
