@@ -16,7 +16,14 @@ import numpy as np
 from theory.certificate import Certificate, Verdict, to_jsonable
 from theory.validation import InputError
 
-from .cli_model import add_model_options, trait_sets
+from .cli_model import (
+    MAX_PROMPTS,
+    MAX_STEPS,
+    add_model_options,
+    seed_arg,
+    size_arg,
+    trait_sets,
+)
 
 EXIT_BAD_INPUT = 2
 
@@ -367,6 +374,13 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2
         raise CliError(message)
 
+    def _get_values(self, action, arg_strings):
+        # argparse drops a lone "--" from an option's value ("--envs=--" would become []);
+        # an option that takes one value and got only "--" has no value
+        if action.nargs is None and action.option_strings and arg_strings == ["--"]:
+            self.error(f"argument {'/'.join(action.option_strings)}: expected one value, got '--'")
+        return super()._get_values(action, arg_strings)
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="steerid", description="Verify the (non-)identifiability of steering vectors.")
@@ -376,19 +390,19 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run every theorem check on the embedded models and write a report"
     )
     demo.add_argument("--out", default="out", help="output folder (default: out)")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=seed_arg, default=0)
     demo.add_argument("--json", action="store_true")
     demo.set_defaults(func=cmd_demo)
 
     verify = sub.add_parser("verify", help="run the theorem suite; exit 0 iff nothing is violated")
     verify.add_argument("--only", default=None, help="comma-separated theorem ids, e.g. T1,T2c")
-    verify.add_argument("--seed", type=int, default=0)
+    verify.add_argument("--seed", type=seed_arg, default=0)
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(func=cmd_verify)
 
     figs = sub.add_parser("figures", help="draw every figure of the report (used by the docs)")
     figs.add_argument("--out", default="docs/figures")
-    figs.add_argument("--seed", type=int, default=0)
+    figs.add_argument("--seed", type=seed_arg, default=0)
     figs.add_argument("--json", action="store_true")
     figs.set_defaults(func=cmd_figures)
 
@@ -408,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_model_options(sp)
         sp.add_argument("--layer", type=int, default=1)
         sp.add_argument("--channel", default="trait", help="logits, probs or trait")
-        sp.add_argument("--prompts", type=int, default=8)
+        sp.add_argument("--prompts", type=size_arg(MAX_PROMPTS), default=8)
         sp.add_argument("--length", type=int, default=8)
         sp.add_argument(
             "--text",
@@ -417,11 +431,11 @@ def build_parser() -> argparse.ArgumentParser:
             help="a prompt as text (repeat for several; a checkpoint with a tokenizer.json; "
             "replaces --prompts/--length)",
         )
-        sp.add_argument("--seed", type=int, default=0)
+        sp.add_argument("--seed", type=seed_arg, default=0)
         if name == "local":
             sp.add_argument("--tol", type=_positive_float, default=None)
         else:
-            sp.add_argument("--steps", type=int, default=60)
+            sp.add_argument("--steps", type=size_arg(MAX_STEPS), default=60)
         sp.add_argument("--json", action="store_true")
         sp.set_defaults(func=func)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .cli_model import add_model_options, trait_sets
+from .cli_model import add_model_options, seed_arg, trait_sets
 
 
 def _scalar_lines(title: str, data: dict[str, Any]) -> list[str]:
@@ -132,13 +132,13 @@ def add_parsers(sub: Any) -> None:
     exp.add_argument("name", choices=EXPERIMENT_NAMES)
     add_model_options(exp, default="trained-gpt2")
     exp.add_argument("--layer", type=int, default=None, help="steering layer (default L/2)")
-    exp.add_argument("--seed", type=int, default=0)
+    exp.add_argument("--seed", type=seed_arg, default=0)
     exp.add_argument("--json", action="store_true")
     exp.set_defaults(func=cmd_experiment)
 
     paper = sub.add_parser("paper", help="E1-E7 on the trained zoo: a report beside the paper")
     paper.add_argument("--out", default="out/paper")
-    paper.add_argument("--seed", type=int, default=0)
+    paper.add_argument("--seed", type=seed_arg, default=0)
     paper.add_argument("--json", action="store_true")
     paper.set_defaults(func=cmd_paper)
 

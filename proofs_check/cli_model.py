@@ -19,6 +19,44 @@ SET_HELP = (
 )
 
 
+def seed_arg(text: str) -> int:
+    """``--seed``: an int in [0, 2^32 - 1], the range every seeded library here accepts."""
+    from theory.validation import InputError, as_seed
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+    try:
+        return as_seed("seed", value)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def size_arg(limit: int):
+    """An argparse type for a size option: an int in [1, limit]. The limits keep a mistyped size
+    from allocating or looping for hours; a size within them that still does not fit in memory is
+    refused by ``main`` (``MemoryError``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not 1 <= value <= limit:
+            raise argparse.ArgumentTypeError(f"expected an int in [1, {limit}], got {value}")
+        return value
+
+    return parse
+
+
+MAX_PROMPTS = 2**20  # prompts per run (or per environment)
+MAX_DIM = 2**16  # d, m, p of a synthetic instance
+MAX_SAMPLES = 2**26  # samples of an ICA instance
+MAX_ENVS = 2**12  # environments of a synthetic T6 instance
+MAX_STEPS = 10**5  # steps of the twin walk
+
+
 def add_model_options(parser: argparse.ArgumentParser, default: str | None = "tiny-ln") -> None:
     parser.add_argument("--model", default=default, help=MODEL_HELP)
     parser.add_argument("--plus", default=None, help=SET_HELP.format("S+"))

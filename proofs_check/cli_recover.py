@@ -13,7 +13,16 @@ import numpy as np
 from theory.certificate import Certificate
 from theory.validation import InputError
 
-from .cli_model import add_model_options, trait_sets
+from .cli_model import (
+    MAX_DIM,
+    MAX_ENVS,
+    MAX_PROMPTS,
+    MAX_SAMPLES,
+    add_model_options,
+    seed_arg,
+    size_arg,
+    trait_sets,
+)
 
 
 def _certificate_lines(cert: Certificate, label: str) -> list[str]:
@@ -75,8 +84,6 @@ def recover_multi_env(args, load) -> tuple[dict, str]:
         extra = {
             "environments_needed": environments_needed(args.d, args.rank)
         }  # validates d and rank
-        if args.envs < 1:
-            raise InputError(f"--envs must be a positive int, got {args.envs}")
         rng = np.random.default_rng(args.seed)
         envs = [
             rng.standard_normal((args.rank + 2, args.rank))
@@ -172,30 +179,35 @@ def add_parser(sub, parser_class, positive_float) -> None:
     kinds = rec.add_subparsers(dest="kind", required=True, parser_class=parser_class)
 
     def common(p):
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--seed", type=seed_arg, default=0)
         p.add_argument("--json", action="store_true")
         p.set_defaults(func=None)
 
     me = kinds.add_parser("multi-env", help="T6: several environments (readouts)")
     me.add_argument("--readouts", nargs="+", help="one (m_e, d) .npy readout per environment")
     me.add_argument("--vector", help="the steering vector (d,) .npy, with --readouts")
-    me.add_argument("--d", type=int, default=12)
+    me.add_argument("--d", type=size_arg(MAX_DIM), default=12)
     me.add_argument("--rank", type=int, default=3)
-    me.add_argument("--envs", type=int, default=4)
+    me.add_argument("--envs", type=size_arg(MAX_ENVS), default=4)
     add_model_options(me, default=None)  # with --model, environments are token-family prompt sets
     me.add_argument("--layer", type=int, default=1, help="with --model")
     me.add_argument(
         "--channel", choices=["logits", "probs", "trait"], default="trait", help="with --model"
     )
-    me.add_argument("--prompts", type=int, default=4, help="prompts per environment, with --model")
+    me.add_argument(
+        "--prompts",
+        type=size_arg(MAX_PROMPTS),
+        default=4,
+        help="prompts per environment, with --model",
+    )
     me.add_argument("--tol", type=positive_float, default=None)
     common(me)
 
     sp = kinds.add_parser("sparse", help="T7: sparse codes over a dictionary; basis pursuit")
     sp.add_argument("--A", help="behaviour matrix L Phi (m, p) .npy")
     sp.add_argument("--y", help="observed behaviour (m,) .npy, with --A")
-    sp.add_argument("--m", type=int, default=10)
-    sp.add_argument("--p", type=int, default=14)
+    sp.add_argument("--m", type=size_arg(MAX_DIM), default=10)
+    sp.add_argument("--p", type=size_arg(MAX_DIM), default=14)
     sp.add_argument("--k", type=int, default=2)
     sp.add_argument("--tol", type=positive_float, default=None)
     common(sp)
@@ -205,14 +217,14 @@ def add_parser(sub, parser_class, positive_float) -> None:
     ica.add_argument(
         "--laws", default="laplace,uniform,bimodal", help="comma-separated source laws"
     )
-    ica.add_argument("--n", type=int, default=5000)
+    ica.add_argument("--n", type=size_arg(MAX_SAMPLES), default=5000)
     common(ica)
 
     cl = kinds.add_parser("cross-layer", help="T9: the same concept steered at several layers")
     add_model_options(cl)
     cl.add_argument("--layers", default="0,1,2")
     cl.add_argument("--channel", choices=["logits", "probs", "trait"], default="trait")
-    cl.add_argument("--prompts", type=int, default=4)
+    cl.add_argument("--prompts", type=size_arg(MAX_PROMPTS), default=4)
     cl.add_argument(
         "--propagate", action="store_true", help="T_j = propagation Jacobian instead of identity"
     )

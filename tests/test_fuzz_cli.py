@@ -156,10 +156,15 @@ def test_a_bad_input_file_is_one_line_and_exit_2(command, which, kind, seed, as_
     assert "Traceback" not in err[0]
 
 
-BAD_NUMBERS = st.one_of(
-    st.sampled_from(["nan", "inf", "-inf", "1e400", "abc", "", "0x10", "1.5", "--", "1,2"]),
+NOT_A_NUMBER = st.sampled_from(["nan", "inf", "-inf", "1e400", "abc", "", "0x10", "--", "1,2"])
+BAD_INTS = st.one_of(  # every int option (sizes, layers, seeds) stays below 2^32
+    NOT_A_NUMBER,
+    st.sampled_from(["1.5", "0"]),
     st.integers(-(10**30), -1).map(str),
-    st.integers(10**9, 10**30).map(str),
+    st.integers(2**32, 10**30).map(str),
+)
+BAD_REALS = st.one_of(  # a tolerance is a finite positive number; any size of it is valid
+    NOT_A_NUMBER, st.sampled_from(["0", "-0.0", "-1e-300"]), st.integers(-(10**30), -1).map(str)
 )
 OPTIONS = {
     # a subcommand, its fixed arguments, and the options whose bad values are drawn
@@ -182,10 +187,13 @@ OPTIONS = {
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), command=st.sampled_from(sorted(OPTIONS)), value=BAD_NUMBERS)
-def test_a_bad_option_value_is_one_line_and_exit_2(data, command, value):
+@given(data=st.data(), command=st.sampled_from(sorted(OPTIONS)))
+def test_a_bad_option_value_is_one_line_and_exit_2(data, command):
     fixed, options = OPTIONS[command]
     option = data.draw(st.sampled_from(options))
+    value = data.draw(BAD_REALS if option == "--tol" else BAD_INTS, label="value")
+    if value == "0" and option in ("--layer", "--layers", "--seed", "--k"):
+        value = "-1"  # 0 is a valid layer, seed and sparsity
     code, err = run_cli([*fixed, f"{option}={value}"])
     FUZZED["options"] += 1
     assert code == 2, (command, option, value, err)

@@ -174,6 +174,6 @@ def test_readouts_of_the_right_shape_with_bad_values(name, data, d, r):
     arr = L if target == "L" else v
     arr.reshape(-1)[data.draw(st.integers(0, arr.size - 1))] = bad
     kwargs = {"L": L, "v": v}
-    if name == "check_t7":
-        kwargs |= {"Phi": np.eye(d), "k": 1}
+    if name == "check_t7":  # v is the dictionary Phi's bad entry here
+        kwargs = {"L": L, "Phi": np.diag(np.where(np.isfinite(v), 1.0, v)), "k": 1}
     _call(name, kwargs)

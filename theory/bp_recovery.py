@@ -50,8 +50,10 @@ class BasisPursuitResult:
     message: str
 
 
-def solve_bp(A: np.ndarray, y: np.ndarray) -> BasisPursuitResult:
-    """The LP of ``basis_pursuit`` on validated inputs."""
+def solve_bp(A: Any, y: Any) -> BasisPursuitResult:
+    """The LP of ``basis_pursuit``: min |a|_1 subject to A a = y."""
+    A = as_matrix("A", A)
+    y = as_vector("y", y, A.shape[0], "A")
     p = A.shape[1]
     res = scipy.optimize.linprog(
         np.ones(2 * p), A_eq=np.hstack([A, -A]), b_eq=y, bounds=(0, None), method="highs"
@@ -80,8 +82,7 @@ def basis_pursuit(A: Any, y: Any) -> BasisPursuitResult:
     Raises ``InfeasibleError`` when y is not in the range of A and ``BasisPursuitError`` (both
     ValueErrors) on any other solver failure.
     """
-    A = as_matrix("A", A)
-    return solve_bp(A, as_vector("y", y, A.shape[0], "A"))
+    return solve_bp(A, y)
 
 
 def relative_error(a_hat: Any, a: Any) -> float:

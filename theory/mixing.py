@@ -61,7 +61,10 @@ def as_gaussian_mask(gaussian: Any, k: int | None = None, name: str = "gaussian"
     """A boolean (k,) mask: True where the source is Gaussian (bool or 0/1 entries)."""
     if gaussian is None:
         raise InputError(f"{name} is required, got None")
-    arr = np.asarray(gaussian)
+    try:
+        arr = np.asarray(gaussian)
+    except (ValueError, TypeError) as exc:  # ragged lists and the like
+        raise InputError(f"{name} must be a 1-d boolean mask: {exc}") from None
     if arr.ndim != 1 or arr.size == 0:
         raise InputError(f"{name} must be a non-empty 1-d mask, got shape {arr.shape}")
     if arr.dtype.kind == "b":

@@ -301,8 +301,15 @@ def check_t7(
         )
     behaviour = as_behaviour("behaviour", behaviour)
     run = behaviour if behaviour is not None else (lambda v: Lf @ v)
+    with np.errstate(over="ignore", invalid="ignore"):
+        A = Lf @ Pf
+    if not np.all(np.isfinite(A)):
+        raise InputError(
+            "the product L Phi overflows float64 (L and Phi are finite, L Phi is not): rescale "
+            "L or Phi"
+        )
     cert = unique_recovery_certificate(
-        Lf @ Pf, k, behaviour=lambda a: run(Pf @ a), tol=tol, max_subsets=max_subsets
+        A, k, behaviour=lambda a: run(Pf @ a), tol=tol, max_subsets=max_subsets
     )
     cert = cert.replace(d=Pf.shape[0])
     if "a" not in cert.witness:

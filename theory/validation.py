@@ -63,9 +63,13 @@ def as_count(name: str, x: Any) -> int:
     return as_int(name, x, low=0)
 
 
+SEED_MAX = 2**32 - 1
+
+
 def as_seed(name: str, x: Any) -> int:
-    """A seed for ``numpy.random.default_rng`` or ``jax.random.key``: an int >= 0."""
-    return as_int(name, x, low=0)
+    """A seed for ``numpy.random.default_rng``, ``jax.random.key`` and scikit-learn's
+    ``random_state``: an int in [0, 2^32 - 1], the range all three accept."""
+    return as_int(name, x, low=0, high=SEED_MAX)
 
 
 def as_real(
@@ -161,12 +165,16 @@ def as_real_tuple(name: str, xs: Any, *, nonempty: bool = True, **bounds: Any) -
     return tuple(as_real(f"{name}[{i}]", x, **bounds) for i, x in enumerate(items))
 
 
+MAX_ENTRY = 1e150
+
+
 def as_float_array(name: str, x: Any, ndim: int | None) -> np.ndarray:
     """Return ``x`` as a float64 array of the given ndim (any when None), or raise ValueError
     naming ``name``.
 
     Rejects: None, non-numeric dtypes (strings, objects, booleans), complex values, the wrong
-    number of dimensions, empty arrays, and NaN or infinite entries.
+    number of dimensions, empty arrays, NaN or infinite entries, and entries above ``MAX_ENTRY``
+    in magnitude (1e150: a squared norm or a product of two such inputs stays below 1e308).
     """
     if x is None:
         raise InputError(f"{name} is required, got None")
@@ -193,6 +201,12 @@ def as_float_array(name: str, x: Any, ndim: int | None) -> np.ndarray:
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{name} must be finite, found NaN or infinite entries")
+    big = float(np.max(np.abs(arr)))
+    if big > MAX_ENTRY:
+        raise InputError(
+            f"{name} has an entry of magnitude {big:.3g}; entries must be at most {MAX_ENTRY:g} "
+            "in magnitude, so that squared norms and products of two inputs stay finite in float64"
+        )
     return arr
 
 
