@@ -91,7 +91,7 @@ def estimate(method: str, h_plus: Any, h_minus: Any, seed: int = 0) -> Estimate:
 
         X = np.vstack([hp, hm])
         y = np.r_[np.ones(len(hp)), np.zeros(len(hm))]
-        fit = LogisticRegression(C=1.0, max_iter=5000, random_state=seed).fit(X, y)
+        fit = LogisticRegression(C=1.0, tol=1e-10, max_iter=20_000, random_state=seed).fit(X, y)
         v = _oriented(fit.coef_[0].astype(np.float64), D)
     cls = probe_class(np.vstack([hp, hm]), v)
     return Estimate(method, v, int(cls.dim), int(cls.rank), bool(cls.certified))
