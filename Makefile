@@ -7,7 +7,7 @@ DEV    := $(VENV)/.installed-dev
 HYPOTHESIS_PROFILE ?= ci
 OUT    ?= out
 
-.PHONY: demo test lint verify paper bench parity mutation figures docs clean
+.PHONY: demo test lint verify paper bench parity mutation fuzz figures docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ MUTATION_ARGS ?=
 mutation: $(DEV)
 	$(PY) -m pip install --quiet -e '.[test,mutation]'
 	$(PY) bench/mutation.py $(MUTATION_ARGS)
+
+# a longer fuzzing campaign of the CLI and the public theory functions (writes bench/results/fuzz.md)
+FUZZ_SCALE ?= 10
+fuzz: $(DEV)
+	$(PY) bench/fuzz.py --scale $(FUZZ_SCALE)
 
 # live comparison against transformers (torch is not needed by anything else; TORCH pins its build)
 TORCH ?= torch

@@ -17,14 +17,19 @@ line are run, a timeout counts as killed) with the standard libraries:
 4. Run: each mutant runs the tests that cover its line, fastest first by their time in the map
    run, up to ``--budget`` seconds of that measured time (``pytest -x``, ci profile, in a private
    copy of the tree); no covering test means survived without a run. A mutant that outlives the
-   tests within the budget counts as survived, so the score is a lower bound. A mutant listed in
+   tests within the budget counts as survived, so the score is a lower bound. A line the map
+   records under no test ran at import time (a default argument, a module constant, a decorator):
+   its mutant runs the tests that reach any line of its module. A module whose tests run it in a
+   subprocess (``SUBPROCESS_TESTS``: the two-device engine) runs those tests. A mutant listed in
    ``bench/mutation_equivalent.json`` (with its reason) is equivalent and leaves the score.
 
 Score = killed / (killed + survived) over non-equivalent mutants, per module and over ``theory/``
 (stratified: each module weighted by its number of sites), with a 95% Wilson interval per module.
 Writes ``bench/results/mutation.md`` and ``mutation.json``.
 
-Usage: ``python bench/mutation.py [--per-module K] [--seed S] [--workers W] [--modules a,b]``.
+Usage: ``python bench/mutation.py [--per-module K] [--seed S] [--workers W] [--modules a,b]``;
+``--again`` reruns the last sample's survivors; ``--try KEY --tests T ...`` runs one mutant
+against the given tests (does a new test kill it?).
 """
 
 from __future__ import annotations
@@ -50,6 +55,13 @@ EQUIVALENT = ROOT / "bench" / "mutation_equivalent.json"
 COVERAGE = RESULTS / "mutation.coverage"
 DURATIONS = RESULTS / "mutation.junit.xml"
 SKIP_MODULES = {"__init__", "lazy_exports"}  # re-export tables, no mathematics
+# modules that tests run in a subprocess (JAX fixes its device count at start), which the coverage
+# map of the parent process cannot see
+SUBPROCESS_TESTS = {
+    "jacobian_sharding": [
+        "tests/test_sharding.py::test_two_devices_give_the_one_device_singular_values"
+    ],
+}
 
 BINOPS = {
     ast.Add: ast.Sub,
@@ -424,6 +436,23 @@ def report(
     return "\n".join(lines) + "\n"
 
 
+def try_one(key: str, tests: list[str], timeout: float) -> int:
+    """Run the mutant ``key`` against ``tests`` in a private copy of the tree; print the outcome
+    (exit 0 when the tests kill it, 1 when it survives)."""
+    module = key.split(":", 1)[0]
+    path = ROOT / "theory" / f"{module}.py"
+    if not path.exists() or not tests:
+        raise SystemExit(f"--try needs a theory module's mutant key and --tests, got {key!r}")
+    source = path.read_text()
+    found = [site for site in sites(module, source) if site.key == key]
+    if not found:
+        raise SystemExit(f"no mutant {key!r} in theory/{module}.py (did the source move?)")
+    with tempfile.TemporaryDirectory() as tmp:
+        row = run_mutant(_worker_tree(Path(tmp) / "w"), found[0], source, tests, timeout)
+    print(f"{key}: {row['status']} in {row['seconds']:.1f} s {' '.join(row['tail'])}")
+    return 0 if row["status"] == "killed" else 1
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--per-module", type=int, default=6)
@@ -441,7 +470,16 @@ def main(argv=None) -> int:
         help="the last run's sample once more: killed mutants stay killed (tests were only "
         "added), the survivors run again; the report shows both scores",
     )
+    p.add_argument(
+        "--try",
+        dest="try_key",
+        metavar="KEY",
+        help="run one mutant (a key of the report, module:line:col:change) against --tests",
+    )
+    p.add_argument("--tests", nargs="+", default=[], help="with --try: test files or node ids")
     args = p.parse_args(argv)
+    if args.try_key:
+        return try_one(args.try_key, args.tests, args.timeout)
     if args.per_module < 1 or args.workers < 1:
         p.error("--per-module and --workers must be >= 1")
     if not (args.reuse_map and COVERAGE.exists()):
@@ -491,6 +529,9 @@ def main(argv=None) -> int:
             lines = covered.get(module, {})
             line = first.get(site.line, site.line)
             reach = lines.get(line, set()) | lines.get(site.line, set())
+            if not reach:  # ran at import: every test that uses the module reaches it
+                reach = set().union(*lines.values()) if lines else set()
+            reach |= set(SUBPROCESS_TESTS.get(module, ()))
             tests = within_budget(reach, durations, args.budget)
             jobs.append((site, tests, len(reach), text[site.line - 1].strip()))
     print(f"{len(jobs)} mutants over {len(chosen)} modules", file=sys.stderr)

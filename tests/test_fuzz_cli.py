@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 
 from proofs_check.cli import main
 
+from .fuzz_budget import counts_reporter, examples
+
 FIXTURES = Path(__file__).parent / "fixtures" / "checkpoints"
 BAD_FILES = [
     "missing",
@@ -39,7 +41,8 @@ BAD_FILES = [
     "wrong-length",
     *(["unreadable"] if os.geteuid() != 0 else []),  # root reads any file
 ]
-FUZZED = {"files": 0, "options": 0, "checkpoints": 0}  # inputs tried, reported by the last test
+FUZZED = {"files": 0, "options": 0, "checkpoints": 0}  # inputs tried
+_report_counts = counts_reporter(__name__, FUZZED)  # STEERID_FUZZ_REPORT
 
 
 def run_cli(argv: list[str]) -> tuple[int, list[str]]:
@@ -121,7 +124,7 @@ COMMANDS = {
 }
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     command=st.sampled_from(sorted(COMMANDS)),
     which=st.integers(0, 2),
@@ -186,7 +189,7 @@ OPTIONS = {
 }
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), command=st.sampled_from(sorted(OPTIONS)))
 def test_a_bad_option_value_is_one_line_and_exit_2(data, command):
     fixed, options = OPTIONS[command]
@@ -250,7 +253,7 @@ CORRUPTIONS = [
 ]  # fmt: skip
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     family=st.sampled_from(["gpt2", "llama", "qwen2"]),
     kind=st.sampled_from(CORRUPTIONS),

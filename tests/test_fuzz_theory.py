@@ -23,7 +23,10 @@ from hypothesis.extra import numpy as hnp
 import theory
 from theory.certificate import Certificate
 
+from .fuzz_budget import counts_reporter, examples
+
 FUZZED = {"calls": 0, "valid": 0, "refused": 0}
+_report_counts = counts_reporter(__name__, FUZZED)  # STEERID_FUZZ_REPORT
 
 ODD_SCALARS = st.sampled_from(
     [None, "x", "", b"1", [], [[]], {}, True, False, 0, -1, 2**70, 0.0, -0.5, np.nan, np.inf,
@@ -155,7 +158,7 @@ def _call(name, kwargs):
 
 
 @pytest.mark.parametrize("name", sorted(TARGETS))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_public_theory_functions_refuse_bad_arguments_by_name(name, data):
     kwargs = data.draw(st.fixed_dictionaries(TARGETS[name]), label="arguments")
@@ -163,7 +166,7 @@ def test_public_theory_functions_refuse_bad_arguments_by_name(name, data):
 
 
 @pytest.mark.parametrize("name", ["check_t1", "equivalence_class", "orthogonal_twin", "check_t7"])
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), d=st.integers(1, 5), r=st.integers(1, 4))
 def test_readouts_of_the_right_shape_with_bad_values(name, data, d, r):
     """The shapes agree, so the values reach the linear algebra: NaN, inf, 1e300, subnormals."""
