@@ -122,7 +122,8 @@ def test_zero_jacobian_stack_names_the_layernorm_symmetry():
         assert LAYERNORM_MEAN in cert.symmetries
 
 
-# ci profile: at most 15 examples of one compiled shape (each ~0.1 s once compiled)
+# ci profile: at most 15 examples of one compiled shape (each ~0.1 s once compiled); no deadline:
+# the first example compiles the model (about 1 s)
 @settings(max_examples=15, deadline=None)
 @given(
     random_problems(centred=True, shapes=SHAPE, max_alphas=1),
@@ -146,7 +147,7 @@ def test_t9_witness_slack_is_the_documented_one_and_one_layer_takes_a_witness(dr
     assert cert.residual_tolerance >= 10.0 * cert.tolerance * scale
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10, deadline=None)  # each new shape compiles the model (about 1 s)
 @given(random_problems(shapes=SHAPE, max_alphas=2))
 def test_rerun_bases_gives_the_dense_probs_images(drawn):
     """rerun_bases re-runs the null and row bases through the model: its max |J u| over the null

@@ -60,7 +60,7 @@ def test_a_need_with_margin_exactly_one_is_cleared():
 # class report (T1a twin's cosine)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(
     ranked_matrices(max_dim=6, min_rank=1, full_rank=False).flatmap(
         lambda M: st.tuples(st.just(M), split_vectors(M, row=True, ker=True))
@@ -94,7 +94,7 @@ def test_class_certificate_of_v_in_ker_l_has_a_zero_twin_and_no_cosine():
 # linear evidence, exact classes
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(st.integers(1, 6), st.integers(0, 2**32 - 1), st.sampled_from([1e-6, 1.0, 1e6]))
 def test_unit_is_a_unit_vector_of_the_span(k, seed, scale):
     """unit(rng, basis) has norm 1 and lies in span(basis), whatever the scale of the basis."""
@@ -122,7 +122,7 @@ def test_exact_classes_are_always_certified():
 # rank decisions
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 @given(
     st.lists(st.floats(1e-6, 10.0) | st.just(0.0), min_size=1, max_size=6),
     st.floats(1e-5, 1.0),

@@ -39,7 +39,7 @@ from .test_jacobian_engine import random_problems
 # T5: the efficacy law and its verdict
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(st.integers(3, 200), st.floats(1e-3, 10.0) | st.floats(-10.0, -1e-3))
 def test_efficacy_law_has_the_moments_of_one_plus_slope_times_u(d, slope):
     """R = 1 + slope U with Var U = 1/(d-1), E U = 0, |U| <= 1: E R = 1, Var R = slope^2/(d-1),
@@ -132,7 +132,7 @@ finite_rows = hnp.arrays(
 )
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 @given(finite_rows, st.sampled_from([1e-5, 1e-2, 1.0]))
 def test_layernorm_is_the_centred_vector_over_its_regularised_std(h, eps):
     """LayerNorm(h) = (h - mean h) / sqrt(var h + eps) per row; its mean square is
@@ -145,7 +145,7 @@ def test_layernorm_is_the_centred_vector_over_its_regularised_std(h, eps):
     np.testing.assert_allclose((out**2).mean(axis=-1, keepdims=True), var / (var + eps), rtol=1e-9)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 @given(finite_rows, st.sampled_from([1e-5, 1e-2, 1.0]))
 def test_rmsnorm_is_the_vector_over_its_regularised_rms(h, eps):
     """RMSNorm(h) = h / sqrt(mean h^2 + eps) per row; its mean square is ms / (ms + eps)."""
@@ -191,7 +191,7 @@ comparisons = st.builds(
 )
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 @given(comparisons, st.floats(0.0, 10.0))
 def test_equivalent_is_inside_within_allowed_outside_plus_noise(cmp, allowed):
     """equivalent(allowed) iff |B(w) - B(v)| <= allowed |B(s) - B(v)| + noise, and then its margin
@@ -208,7 +208,7 @@ def test_noise_alone_covers_a_member_when_nothing_leaves_the_class():
     assert not BehaviourComparison(inside=1e-11, outside=0.0, noise=1e-12).equivalent(0.5)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 @given(comparisons)
 def test_separated_is_outside_above_hundred_noise_and_ten_inside(cmp):
     """separated() iff |B(s) - B(v)| > 100 noise and > 10 |B(w) - B(v)|; margin > 1 implies it."""
