@@ -27,7 +27,7 @@ from theory.gates import decide
 from theory.linear import equivalence_class
 from theory.linear_evidence import unit
 from theory.rank import BADLY_SCALED, check_column_scaling, decide_rank_from_singular_values
-from theory.softmax_shift import check_t2c
+from theory.softmax_shift import check_t2c, ones_in_range
 from theory.steering import Steering
 
 from .strategies import ranked_matrices, split_vectors
@@ -244,6 +244,28 @@ def test_t2c_residual_is_the_softmax_residual_of_the_claimed_member():
     cert = check_t2c(W, v, H, b, member=claimed)
     assert cert.residual == pytest.approx(expected, rel=1e-9)
     assert cert.verdict is Verdict.VIOLATED
+
+
+@settings(max_examples=25)
+@given(
+    st.integers(1, 6),
+    st.integers(1, 5),
+    st.sampled_from([0.0, 1e-6, 1e-3]),
+    st.floats(1.5, 1e3),
+    st.integers(0, 2**32 - 1),
+)
+def test_t2c_a_readout_decided_zero_has_a_range_without_1(V, d, size, over, seed):
+    """When the tolerance decides rank W = 0, range W = {0} and 1_V != 0 is not in it, however
+    the tolerance treats the ones column: [1 in range W] is false and T2c's dimension is
+    d - 0 + 0 = d, which check_t2c re-runs and confirms (the softmax does not see W here)."""
+    rng = np.random.default_rng(seed)
+    W = size * rng.standard_normal((V, d))
+    tol = over * max(float(np.linalg.norm(W, 2)), 1.0)  # above every singular value and above 1
+    assert ones_in_range(W, tol) == (False, True)
+    cert = check_t2c(W, rng.standard_normal(d), rng.standard_normal((3, d)), tol=tol)
+    assert cert.details["ones_in_range_W"] is False
+    assert cert.details["predicted_dim"] == d == cert.dim
+    assert cert.verdict is Verdict.HOLDS
 
 
 # ---------------------------------------------------------------------------------------------

@@ -108,6 +108,22 @@ def test_t3c_kl_ratio_is_taken_at_the_smallest_step(drawn):
     assert d["kl_ratio"] == pytest.approx(kl / (0.5 * smallest**2 * d["uFu"]), rel=1e-9)
 
 
+# no deadline: each example runs check_t3c twice (two spectra, 3 steps, 3 directions)
+@settings(max_examples=3, deadline=None)
+@given(random_problems(shapes=[(2, 3, 5, 4)], max_alphas=1), st.permutations([1e-4, 1e-3, 1e-2]))
+def test_t3c_gates_do_not_depend_on_the_order_of_the_steps(drawn, eps):
+    """The gates are statements about a set of step sizes (slopes over all of them, first-order
+    and KL ratios at the smallest): listing eps in any order gives the same verdict, the same
+    ratios and the same gate margins."""
+    ascending = check_t3c(drawn.problem, drawn.v, "trait", eps=sorted(eps))
+    shuffled = check_t3c(drawn.problem, drawn.v, "trait", eps=eps)
+    assert shuffled.verdict is ascending.verdict
+    for key in ("kl_ratio", "first_order_ratio", "outside_slope", "null_slope"):
+        if key in ascending.details:
+            assert shuffled.details[key] == pytest.approx(ascending.details[key], rel=1e-12)
+    assert shuffled.details["gate_margins"] == pytest.approx(ascending.details["gate_margins"])
+
+
 # ---------------------------------------------------------------------------------------------
 # T3: level-set twins
 

@@ -20,16 +20,20 @@ computation (closed forms, binomial counts, exact arithmetic) or a documented co
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
+import scipy.optimize
 import sympy
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from synthetic.sparse_codes import gaussian_matrix, planted_spark_matrix
+from theory.bp_recovery import SOLVE_TOL, BasisPursuitError
 from theory.phase_transition import weak_threshold
 from theory.rank import decide_rank_from_singular_values
+from theory.spark_base import coerce_matrix
 from theory.spark_float import batch_status
 from theory.sparse import (
     WEAK_THRESHOLD_TABLE,
@@ -111,6 +115,71 @@ def test_bp_certificate_margin_is_the_dual_term_for_one_row(case):
     assert cert.verdict == "holds"
     assert cert.details["dual_sup_norm"] == pytest.approx(t, rel=1e-12)
     assert cert.margin == pytest.approx((1 - decision_tol) / t, rel=1e-9)
+
+
+@st.composite
+def sparse_systems(draw):
+    """(A, y): A an (m, p) gaussian matrix, y = A a for a drawn k-sparse code a (k <= m)."""
+    m = draw(st.integers(1, 6))
+    p = draw(st.integers(m, 12))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    A = gaussian_matrix(m, p, rng)
+    k = draw(st.integers(0, m))
+    a = np.zeros(p)
+    a[rng.choice(p, size=k, replace=False)] = rng.standard_normal(k)
+    return A, A @ a
+
+
+@settings(max_examples=30)
+@given(sparse_systems(), st.integers(-12, 12), st.integers(-6, 6))
+def test_basis_pursuit_is_equivariant_under_scaling_of_y_and_a(system, ey, ea):
+    """{x : (s A) x = c y} = (c / s) {x : A x = y} and |.|_1 is homogeneous, so the l1
+    minimiser for (s A, c y) is (c / s) times the one for (A, y): basis pursuit returns it at
+    every scale, with relative residual <= SOLVE_TOL (the LP is not fooled by absolute solver
+    tolerances when y or A is tiny or huge)."""
+    A, y = system
+    c, s = 10.0**ey, 10.0**ea
+    base = basis_pursuit(A, y)
+    scaled = basis_pursuit(s * A, c * y)
+    ref = max(float(np.linalg.norm(base.code)), 1e-300)
+    err = float(np.linalg.norm(scaled.code * (s / c) - base.code)) / ref
+    assert err <= 1e-9 or not (base.code.any() or scaled.code.any())
+    assert scaled.residual <= SOLVE_TOL
+
+
+def test_basis_pursuit_refuses_an_optimal_answer_that_does_not_solve_the_system(monkeypatch):
+    """basis_pursuit never returns a code with |A a - y| / |y| > SOLVE_TOL: a solver answer that
+    is 'optimal' but infeasible (here the LP's x replaced by 0) raises BasisPursuitError."""
+    real = scipy.optimize.linprog
+
+    def zero_answer(*args, **kwargs):
+        res = real(*args, **kwargs)
+        res.x = np.zeros_like(res.x)
+        return res
+
+    monkeypatch.setattr(scipy.optimize, "linprog", zero_answer)
+    with pytest.raises(BasisPursuitError, match="optimal"):
+        basis_pursuit(np.eye(2), np.array([1.0, 2.0]))
+
+
+@settings(max_examples=60)
+@given(
+    st.integers(-(2**80), 2**80).filter(lambda n: n != 0),
+    st.integers(1, 2**80),
+    st.integers(0, 2),
+)
+@example(2**62 + 2**9 + 1, 2**62, 0)  # 1 + 2^-53 + 2^-62: rounding twice gives 1.0
+def test_exact_matrix_to_float_rounds_each_entry_to_the_nearest_float(num, den, where):
+    """coerce_matrix(exact=False) turns a rational sympy matrix into float64 with each entry the
+    float nearest to its rational value x: no neighbour of the answer is closer to x (checked in
+    exact arithmetic)."""
+    x = Fraction(num, den)
+    M = sympy.Matrix(1, 3, lambda i, j: sympy.Rational(num, den) if j == where else j)
+    F, exact = coerce_matrix("A", M, exact=False)
+    got = float(F[0, where])
+    assert exact is False and F.dtype == np.float64
+    for neighbour in (np.nextafter(got, -np.inf), np.nextafter(got, np.inf)):
+        assert abs(Fraction(got) - x) <= abs(Fraction(float(neighbour)) - x)
 
 
 # --------------------------------------------------------------------------------------------

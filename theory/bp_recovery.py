@@ -29,6 +29,8 @@ RECOVERY_TOL = 1e-6
 DUAL_TOL = 1e-9
 #: What the LP answer's residual |A x - y| / |y| is held to before it counts as a competitor.
 LP_TOL = 1e-9
+#: Above this relative residual |A a - y| / |y| a code the LP calls optimal is refused.
+SOLVE_TOL = 1e-6
 
 
 class BasisPursuitError(ValueError):
@@ -51,12 +53,19 @@ class BasisPursuitResult:
 
 
 def solve_bp(A: Any, y: Any) -> BasisPursuitResult:
-    """The LP of ``basis_pursuit``: min |a|_1 subject to A a = y."""
+    """The LP of ``basis_pursuit``: min |a|_1 subject to A a = y, solved for A / |A|_max and
+    y / |y|_max (the minimiser scales by |y|_max / |A|_max), so that HiGHS's absolute tolerances
+    act relative to the data."""
     A = as_matrix("A", A)
     y = as_vector("y", y, A.shape[0], "A")
     p = A.shape[1]
+    a_max, y_max = float(np.max(np.abs(A))) or 1.0, float(np.max(np.abs(y))) or 1.0
     res = scipy.optimize.linprog(
-        np.ones(2 * p), A_eq=np.hstack([A, -A]), b_eq=y, bounds=(0, None), method="highs"
+        np.ones(2 * p),
+        A_eq=np.hstack([A, -A]) / a_max,
+        b_eq=y / y_max,
+        bounds=(0, None),
+        method="highs",
     )
     if res.status == 2:
         raise InfeasibleError(
@@ -64,7 +73,7 @@ def solve_bp(A: Any, y: Any) -> BasisPursuitResult:
         )
     if res.status != 0:
         raise BasisPursuitError(f"basis pursuit LP failed with status {res.status}: {res.message}")
-    code = res.x[:p] - res.x[p:]
+    code = (res.x[:p] - res.x[p:]) * (y_max / a_max)
     code.setflags(write=False)
     residual = float(np.linalg.norm(A @ code - y) / max(float(np.linalg.norm(y)), TINY))
     return BasisPursuitResult(
@@ -80,9 +89,16 @@ def basis_pursuit(A: Any, y: Any) -> BasisPursuitResult:
     """min |a|_1 subject to A a = y (linprog, HiGHS, with a = a+ - a-).
 
     Raises ``InfeasibleError`` when y is not in the range of A and ``BasisPursuitError`` (both
-    ValueErrors) on any other solver failure.
+    ValueErrors) on any other solver failure, an "optimal" code with |A a - y| / |y| > SOLVE_TOL
+    included.
     """
-    return solve_bp(A, y)
+    bp = solve_bp(A, y)
+    if bp.residual > SOLVE_TOL:
+        raise BasisPursuitError(
+            f"basis pursuit LP reported optimal but |A a - y| / |y| = {bp.residual:.3g} "
+            f"> {SOLVE_TOL:g}"
+        )
+    return bp
 
 
 def relative_error(a_hat: Any, a: Any) -> float:

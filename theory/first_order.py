@@ -130,9 +130,11 @@ def check_t3c(
     - ``kl``: KL / ((eps^2/2) u^T F u) for a random u, u^T F u = |R u|^2 from the probs factor,
       within KL_TOL of 1 at the smallest step and within KL_TOL_ALL at every step.
 
-    Holds when the rank is certified and every gate passes (margin: the smallest, with the rank's);
-    violated when the rank is certified and a gate fails (margin: the largest failing
-    |deviation| / tolerance, at most the rank's margin); undecided when the rank is not certified.
+    ``eps`` may come in any order; it is sorted ascending (``details["eps"]``), so index 0 is the
+    smallest step. Holds when the rank is certified and every gate passes (margin: the smallest,
+    with the rank's); violated when the rank is certified and a gate fails (margin: the largest
+    failing |deviation| / tolerance, at most the rank's margin); undecided when the rank is not
+    certified.
     """
     problem = as_problem(problem)
     channel = as_channel(channel)
@@ -141,7 +143,7 @@ def check_t3c(
     slope_tol = as_positive_real("slope_tol", slope_tol)
     options = as_options(options)
     vec = problem.vector(v)
-    steps = _default_eps(vec) if eps is None else _steps("eps", eps, 3)
+    steps = np.sort(_default_eps(vec) if eps is None else _steps("eps", eps, 3))  # ascending
     spec = local_spectrum(problem, vec, channel, None, options)
     symmetries, _ = exact_symmetries(spec)
     u_null, u_out = first_order_directions(spec, symmetries, seed)

@@ -68,7 +68,8 @@ def probs_class_certificate(W: Any, v: Any, tol: float | None = None) -> Certifi
 def ones_in_range_decisions(W: np.ndarray, tol: float | None = None):
     """([1_V in range W], rank decision of W, rank decision of [W, 1]): 1 is in the range iff
     appending it does not raise the rank. The ones column is scaled to |W|_2 so both spectra
-    share a scale."""
+    share a scale. When the decided rank of W is 0 its range is {0}, which 1_V != 0 is not in,
+    whatever the tolerance makes of [W, 1] (its decision then decides nothing)."""
     W = as_matrix("W", W)
     tol = as_tolerance("tol", tol)
     a = decide_rank(W, tol, "W")
@@ -76,7 +77,7 @@ def ones_in_range_decisions(W: np.ndarray, tol: float | None = None):
     b = decide_rank(
         np.column_stack([W, np.full(W.shape[0], scale / np.sqrt(W.shape[0]))]), tol, "W"
     )
-    return b.rank == a.rank, a, b
+    return a.rank > 0 and b.rank == a.rank, a, b
 
 
 def ones_in_range(W: Any, tol: float | None = None):
@@ -85,7 +86,7 @@ def ones_in_range(W: Any, tol: float | None = None):
         as_tolerance("tol", tol)
         return W.row_join(sympy.ones(W.rows, 1)).rank() == W.rank(), True
     in_range, a, b = ones_in_range_decisions(W, tol)
-    return in_range, a.certified and b.certified
+    return in_range, a.certified and (a.rank == 0 or b.certified)
 
 
 def _spectrum_undecided(cls: Any, name: str, dec: RankDecision) -> Certificate:
@@ -163,14 +164,12 @@ def check_t2c(
         return undecided_certificate("T2c", T2C_CLAIM, cls, "P W")
     in_range, rank_w, rank_w1 = ones_in_range_decisions(W, tol)
     for name, dec in (("W", rank_w), ("[W, 1]", rank_w1)):
-        if not dec.certified:
-            return _spectrum_undecided(cls, name, dec)
+        if not dec.certified and not (name == "[W, 1]" and rank_w.rank == 0):
+            return _spectrum_undecided(cls, name, dec)  # rank W = 0 decides [1 in range W]
     predicted = W.shape[1] - rank_w.rank + int(in_range)
-    needs = {
-        "rank P W": cls.decision.margin,
-        "rank W": rank_w.margin,
-        "rank [W, 1]": rank_w1.margin,
-    }
+    needs = {"rank P W": cls.decision.margin, "rank W": rank_w.margin}
+    if rank_w.rank:
+        needs["rank [W, 1]"] = rank_w1.margin
     claims = {"dim = d - rank W + [1 in range W]": math.inf if cls.dim == predicted else 0.0}
     holds_needs: dict[str, float] = {}
     witness = {"v": vf}

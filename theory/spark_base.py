@@ -77,8 +77,11 @@ def coerce_matrix(name: str, A: Any, exact: bool | None = None, tol: Any = None)
         conv = (lambda x: sympy.Integer(int(x))) if ints else (lambda x: sympy.Rational(float(x)))
         return sympy.Matrix(Af.shape[0], Af.shape[1], lambda i, j: conv(raw[i, j])), True
     if is_exact(A):
-        as_exact_matrix(name, A)
-        A = np.array(A.evalf(17), dtype=np.float64)
+        Q = as_exact_matrix(name, A)
+        try:  # p / q of Python integers rounds once, to nearest (evalf(17) rounds twice)
+            A = np.array([[int(x.p) / int(x.q) for x in Q.row(i)] for i in range(Q.rows)])
+        except OverflowError:
+            raise InputError(f"{name} has an entry beyond the float64 range") from None
     return as_matrix(name, A), False
 
 
