@@ -1,4 +1,5 @@
-"""The engine spread over several devices gives the one-device spectrum: R^T R = sum_j R_j^T R_j.
+"""The engine spread over several devices gives the one-device spectrum: R^T R = sum_j R_j^T R_j
+(logits, probs), and the trait channel's gradient rows are the one-device rows, in order.
 
 JAX fixes its device count when it starts, so the two-device run is a subprocess with
 ``XLA_FLAGS=--xla_force_host_platform_device_count=2`` (two CPU devices)."""
@@ -16,17 +17,22 @@ SCRIPT = r"""
 import json, numpy as np, jax
 from synthetic.zoo import load_model, make_prompts
 from synthetic.local_problems import local_problem, steering_vector
-from theory.jacobian import EngineOptions, local_spectrum
+from theory.jacobian import EngineOptions, local_spectrum, trait_rows
 out = {"devices": len(jax.devices())}
 for name in ("tiny-ln", "tiny-rms"):
     m = load_model(name)
     v = steering_vector(m)
     problem = local_problem(m, 1, prompts=make_prompts(m, 7, 6, 0), alphas=(1.0, 2.0))
-    for channel in ("logits", "probs"):
+    for channel in ("logits", "probs", "trait"):
         one = local_spectrum(problem, v, channel, options=EngineOptions(devices=1))
-        two = local_spectrum(problem, v, channel, options=EngineOptions(prompt_chunk=3))
+        chunk = 3 if channel != "trait" else None  # trait: N / 2 prompts per device by default
+        two = local_spectrum(problem, v, channel, options=EngineOptions(prompt_chunk=chunk))
         a, b = one.singular_values, two.singular_values
         out[f"{name} {channel}"] = [float(np.abs(a - b).max() / a[0]), one.rank, two.rank]
+    # the trait rows themselves, in (alpha, prompt) order, chunks of 2 prompts over 2 devices
+    one, two = trait_rows(problem, v), trait_rows(problem, v, prompt_chunk=2, devices=2)
+    scale = float(np.abs(one).max())
+    out[f"{name} trait rows"] = [float(np.abs(one - two).max() / scale), one.shape[0], two.shape[0]]
 print(json.dumps(out))
 """
 
@@ -40,8 +46,8 @@ def test_two_devices_give_the_one_device_singular_values():
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out.pop("devices") == 2
-    assert len(out) == 4
-    for key, (err, rank_one, rank_two) in out.items():
+    assert len(out) == 8
+    for key, (err, rank_one, rank_two) in out.items():  # trait rows: row counts, not ranks
         assert err <= 1e-13, key
         assert rank_one == rank_two, key
 

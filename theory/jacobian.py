@@ -41,7 +41,7 @@ from .jacobian_kernels import (
     _trait_grad,
     _trait_weights,
 )
-from .jacobian_sharding import prompt_mesh, sharded_factor
+from .jacobian_sharding import prompt_mesh, sharded_factor, sharded_trait_rows
 from .local_problem import CHANNELS, LocalProblem, as_channel
 from .observations import OBSERVATIONS, behaviour, coordinates, coordinates_kind, logits_at, observe
 from .rank import RankDecision, decide_rank_from_singular_values
@@ -75,8 +75,9 @@ class EngineOptions:
     position_chunk  : positions whose Fisher square roots are built at once (probs).
     trait_mode      : "reverse" (one backward pass per chunk of prompts) or "forward" (the tangent
                       map).
-    devices         : local devices the logits/probs chunks are spread over (None: all of them;
-                      ``theory.jacobian_sharding``); 1 runs the plain one-device loop.
+    devices         : local devices the chunks of prompts are spread over (logits, probs and
+                      reverse-mode trait; None: all of them; ``theory.jacobian_sharding``); 1 runs
+                      the plain one-device loop.
     """
 
     prompt_chunk: int | None = None
@@ -95,6 +96,11 @@ class EngineOptions:
         if self.devices is not None:
             n = len(jax.devices())
             set_("devices", as_int("devices", self.devices, low=1, high=n))
+
+    @property
+    def n_devices(self) -> int:
+        """The number of local devices the engine uses (``devices``, or all of them)."""
+        return len(jax.devices()) if self.devices is None else self.devices
 
 
 def _options(options: Any) -> EngineOptions:
@@ -117,6 +123,7 @@ def trait_rows(
     prompt_chunk: int | None = None,
     mode: str = "reverse",
     direction_chunk: int = 64,
+    devices: int = 1,
 ) -> np.ndarray:
     """The (|A| N, d) trait Jacobian, row (alpha, i) = d s_i / d v.
 
@@ -124,11 +131,14 @@ def trait_rows(
     prompts are independent and the gradient w.r.t. the stream splits by prompt; forward mode needs
     d tangent passes for the same N|A| numbers. ``mode="forward"`` reads the rows off the engine's
     tangent map (``(W_U g_i)^T J_T`` at the read position): worth it only where d is small and the
-    tangent map is compiled anyway, because it spares compiling the backward pass."""
+    tangent map is compiled anyway, because it spares compiling the backward pass.
+    ``devices`` (reverse mode): the first that many local devices share the chunks of prompts
+    (by default N / devices prompts each; ``theory.jacobian_sharding.sharded_trait_rows``)."""
     mode = as_choice("mode", mode, TRAIT_MODES)
     if prompt_chunk is not None:
         prompt_chunk = as_positive_int("prompt_chunk", prompt_chunk)
     direction_chunk = as_positive_int("direction_chunk", direction_chunk)
+    devices = as_int("devices", devices, low=1, high=len(jax.devices()))
     vec = jnp.asarray(problem.vector(v))
     args = problem.jax_args("trait")
     N = problem.n_prompts
@@ -136,6 +146,9 @@ def trait_rows(
         chunk = prompt_chunk
     else:
         chunk = N if mode == "reverse" else _default_prompt_chunk(problem, problem.d)
+    if mode == "reverse" and devices > 1:
+        chunk = chunk if prompt_chunk is not None else -(-N // devices)
+        return sharded_trait_rows(problem, vec, args, chunk, jax.devices()[:devices])
     eye = jnp.eye(problem.d)
     b = np.zeros(problem.vocab) if problem.b_u is None else problem.b_u
     rows = []
@@ -215,7 +228,9 @@ def coordinates_vjp(
             f"cotangent must have the shape of the {channel} coordinates {shape}, got {cot.shape}"
         )
     if channel == "trait":
-        rows = trait_rows(problem, vec, opt.prompt_chunk, opt.trait_mode, opt.direction_chunk)
+        rows = trait_rows(
+            problem, vec, opt.prompt_chunk, opt.trait_mode, opt.direction_chunk, opt.n_devices
+        )
         return rows.T @ cot.reshape(-1)
     args = problem.jax_args(channel)
     base = (args["fn"], args["h"], args["mask"])
@@ -246,13 +261,15 @@ def square_root_factor(
     opt = _options(options)
     vec = jnp.asarray(problem.vector(v))
     d, N = problem.d, problem.n_prompts
+    n_dev = opt.n_devices
     if channel == "trait":
-        rows = trait_rows(problem, vec, opt.prompt_chunk, opt.trait_mode, opt.direction_chunk)
+        rows = trait_rows(
+            problem, vec, opt.prompt_chunk, opt.trait_mode, opt.direction_chunk, n_dev
+        )
         return scipy.linalg.qr(rows, mode="r")[0][:d]
     args = problem.jax_args(channel)
     r_u = jnp.asarray(scipy.linalg.qr(problem.w_u.T, mode="r")[0][: min(problem.vocab, d)])
     chunk = opt.prompt_chunk or _default_prompt_chunk(problem, r_u.shape[0])
-    n_dev = len(jax.devices()) if opt.devices is None else opt.devices
     if n_dev > 1:
         chunk = max(1, -(-min(chunk, N) // n_dev))  # the same prompts per step, split over devices
         return sharded_factor(problem, vec, channel, args, r_u, chunk, opt, prompt_mesh(n_dev))

@@ -7,10 +7,12 @@ factor R_j; at the end one QR of the stacked [R_1; ...; R_D] gives R with
     R^T R = sum_j R_j^T R_j = J^T J,
 
 so the singular values are those of the one-device run up to round-off. Several host (CPU) devices
-compute the same per-device factors in turns (``_per_device_factor``). The trait channel (one
-backward pass over all prompts) is not spread. Nothing else changes: a
-host with one device (the CPU) runs the plain loop, and a multi-GPU host or a multi-host job started
-with ``jax.distributed`` runs this one unchanged.
+compute the same per-device factors in turns (``_per_device_factor``). The trait channel's
+gradient rows split by prompt, so reverse mode gives device j the chunks j, j + D, ... of prompts
+and concatenates their rows in prompt order (``sharded_trait_rows``): the same rows as one device.
+Nothing else changes: a host with one device (the CPU) runs the plain loop, and a multi-GPU host
+runs this one unchanged (a multi-host job started with ``jax.distributed`` builds the same mesh
+over every process's devices; that set-up is not tested).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import scipy.linalg
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from .jacobian_kernels import _chunks, _fold_logits, _fold_probs, _tangents
+from .jacobian_kernels import _chunks, _fold_logits, _fold_probs, _tangents, _trait_grad
 
 AXIS = "prompts"
 
@@ -126,3 +128,25 @@ def _per_device_factor(
                 rs[j].block_until_ready()
     stacked = np.concatenate([np.asarray(r) for r in rs]).reshape(n_dev * d, d)
     return scipy.linalg.qr(stacked, mode="r")[0][:d]
+
+
+def sharded_trait_rows(
+    problem: Any, vec: Any, args: dict, chunk: int, devices: list[Any]
+) -> np.ndarray:
+    """The reverse-mode trait rows d s_i / d v, (|A| N, d) in (alpha, prompt) order, with chunk k
+    of ``chunk`` prompts computed on device k mod D. Accelerators run their chunks concurrently
+    (asynchronous dispatch); host devices take turns, as in ``_per_device_factor``."""
+    on_host = devices[0].platform == "cpu"
+    pending = []
+    for alpha in problem.alphas:
+        for k, (idx, w) in enumerate(_chunks(problem.n_prompts, chunk)):
+            dev = devices[k % len(devices)]
+            g = _trait_grad(
+                args["fn"], jax.device_put(jnp.asarray(problem.stream[idx]), dev),
+                jax.device_put(jnp.asarray(w), dev), args["mask"], alpha, vec, args["w_u"],
+                args["b_u"], args["plus"], args["minus"],
+            )  # fmt: skip
+            if on_host:
+                g.block_until_ready()
+            pending.append((g, w))
+    return np.concatenate([np.asarray(g)[w > 0] for g, w in pending], axis=0)

@@ -67,7 +67,9 @@ def _gauss_newton(problem, channel, w, target, scale, tol, max_iter, rank_tol, o
             break  # converged, or stalled at round-off (or diverging): the caller judges it
         if channel == "trait":
             opt = options if options is not None else EngineOptions()
-            rows = trait_rows(problem, w, opt.prompt_chunk, opt.trait_mode, opt.direction_chunk)
+            rows = trait_rows(
+                problem, w, opt.prompt_chunk, opt.trait_mode, opt.direction_chunk, opt.n_devices
+            )
             s = scipy.linalg.svdvals(rows)
             dec = decide_rank_from_singular_values(
                 np.concatenate([s, np.zeros(max(problem.d - s.size, 0))]), rows.shape, rank_tol
