@@ -19,7 +19,9 @@ line are run, a timeout counts as killed) with the standard libraries:
    copy of the tree); no covering test means survived without a run. A mutant that outlives the
    tests within the budget counts as survived, so the score is a lower bound. A line the map
    records under no test ran at import time (a default argument, a module constant, a decorator):
-   its mutant runs the tests that reach any line of its module. A module whose tests run it in a
+   its mutant runs the tests that reach any line of its module; a module constant's mutant first
+   runs the tests whose source names the constant (a test can read it, or state its value, without
+   running a line of its module). A module whose tests run it in a
    subprocess (``SUBPROCESS_TESTS``: the two-device engine) runs those tests. A mutant listed in
    ``bench/mutation_equivalent.json`` (with its reason) is equivalent and leaves the score.
 
@@ -267,6 +269,41 @@ def within_budget(tests: set[str], durations: dict[str, float], budget: float) -
         chosen.append(t)
         spent += cost
     return chosen
+
+
+def constant_names(source: str, line: int) -> set[str]:
+    """The names a module-level assignment covering ``line`` binds (empty for any other line)."""
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            if node.lineno <= line <= (node.end_lineno or node.lineno):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return set()
+
+
+def tests_naming(names: set[str], durations: dict[str, float]) -> set[str]:
+    """Node ids of the test functions (every parametrisation) whose source, docstring included,
+    names one of ``names`` as a whole word."""
+    if not names:
+        return set()
+    import re
+
+    word = re.compile(r"\b(" + "|".join(sorted(map(re.escape, names))) + r")\b")
+    out: set[str] = set()
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        source = path.read_text()
+        if not word.search(source):
+            continue
+        rel = f"tests/{path.name}"
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+                if word.search(ast.get_source_segment(source, node) or ""):
+                    out |= {
+                        t
+                        for t in durations
+                        if t.split("::")[0] == rel and t.split("::")[-1].split("[")[0] == node.name
+                    }
+    return out
 
 
 def _statement_lines(source: str) -> dict[int, int]:
@@ -529,10 +566,15 @@ def main(argv=None) -> int:
             lines = covered.get(module, {})
             line = first.get(site.line, site.line)
             reach = lines.get(line, set()) | lines.get(site.line, set())
+            named: set[str] = set()
             if not reach:  # ran at import: every test that uses the module reaches it
                 reach = set().union(*lines.values()) if lines else set()
-            reach |= set(SUBPROCESS_TESTS.get(module, ()))
-            tests = within_budget(reach, durations, args.budget)
+                named = tests_naming(constant_names(source, site.line), durations)
+            reach |= set(SUBPROCESS_TESTS.get(module, ())) | named
+            first_tests = within_budget(named, durations, args.budget) if named else []
+            spent = sum(durations.get(t, args.budget) for t in first_tests)
+            rest = within_budget(reach - set(first_tests), durations, args.budget - spent)
+            tests = first_tests + [t for t in rest if spent < args.budget or not first_tests]
             jobs.append((site, tests, len(reach), text[site.line - 1].strip()))
     print(f"{len(jobs)} mutants over {len(chosen)} modules", file=sys.stderr)
     from concurrent.futures import ThreadPoolExecutor

@@ -85,3 +85,35 @@ def test_within_budget_takes_the_fastest_first_and_at_least_one():
     durations = {"a": 5.0, "b": 1.0, "c": 2.0, "d": 50.0}
     assert mutation.within_budget(set(durations), durations, 8.0) == ["b", "c", "a"]
     assert mutation.within_budget({"d"}, durations, 1.0) == ["d"]
+
+
+CONSTANTS = """LIMIT = 1e-2  # a comment
+A, (B, C) = 1, (2, 3)
+SCALE: float = 4.0
+
+
+def f(x=5):
+    y = 6
+    return x * y
+"""
+
+
+def test_constant_names_are_the_names_a_module_level_assignment_binds():
+    assert mutation.constant_names(CONSTANTS, 1) == {"LIMIT"}
+    assert mutation.constant_names(CONSTANTS, 2) == {"A", "B", "C"}
+    assert mutation.constant_names(CONSTANTS, 3) == {"SCALE"}
+    assert mutation.constant_names(CONSTANTS, 6) == set()  # a default argument
+    assert mutation.constant_names(CONSTANTS, 7) == set()  # a local, not a module constant
+
+
+def test_tests_naming_picks_the_test_functions_that_name_the_constant():
+    """This test's own source names the made-up constant below; no other test function does."""
+    name = "ZZ_ONLY_NAMED_HERE"
+    here = (
+        "tests/test_mutation_tool.py::"
+        "test_tests_naming_picks_the_test_functions_that_name_the_constant"
+    )
+    other = "tests/test_mutation_tool.py::test_sites_skip_docstrings_messages_and_annotations"
+    durations = {here: 0.1, other: 0.1, here.replace("test_tests", "test_nothing") + "[1]": 0.1}
+    assert mutation.tests_naming({name}, durations) == {here}
+    assert mutation.tests_naming(set(), durations) == set()
