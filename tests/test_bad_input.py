@@ -5,10 +5,18 @@ import pytest
 import sympy
 
 from synthetic.linear import make_linear_model
+from theory.efficacy import sample_efficacy
 from theory.estimation import check_t4, probe_class
 from theory.linear import cosine_range, equivalence_class, orthogonal_twin
-from theory.linear_checks import check_t1, class_certificate
+from theory.linear_checks import check_t1, check_t1b, class_certificate
 from theory.softmax_shift import check_t2c, probs_class
+from theory.validation import (
+    MAX_DRAWN_FLOATS,
+    MAX_ENTRY,
+    MIN_LARGEST,
+    as_float_array,
+    as_sample_size,
+)
 
 FUNCS = [equivalence_class, orthogonal_twin, cosine_range, check_t1, class_certificate]
 
@@ -22,6 +30,8 @@ BAD_L = [
     (np.array([[True, False]]), "L must be a real numeric array"),
     ([[1.0, 2.0], [3.0]], "L must be"),
     (None, "L is required"),
+    (np.array([[1e151, 1.0]]), "L has an entry of magnitude"),
+    (np.array([[1e-160, 0.0]]), "L is nonzero but its largest entry"),
 ]
 
 
@@ -41,11 +51,26 @@ def test_bad_readout(fn, L, msg):
         (np.ones((2, 1)), "v must have 1 dimension"),
         (np.array([]), "v must not be empty"),
         (np.array(["x", "y"]), "v must be a real numeric array"),
+        (np.array([3.8e-171, 0.0]), "v is nonzero but its largest entry"),
     ],
 )
 def test_bad_vector(fn, v, msg):
     with pytest.raises(ValueError, match=msg):
         fn(np.eye(2), v)
+
+
+def test_entry_bounds_are_inclusive_and_keep_squared_norms_normal():
+    """The largest entry of a nonzero array may be anywhere in [1e-150, 1e150]: there its squared
+    norm is a normal, finite float64, so a nonzero input never has norm 0 or inf. Just outside
+    either bound it is refused; the zero array is accepted."""
+    for edge in (MIN_LARGEST, MAX_ENTRY):
+        arr = as_float_array("x", [edge, 0.0], 1)
+        assert 0.0 < float(np.linalg.norm(arr)) < np.inf
+        assert np.finfo(np.float64).tiny <= float(arr @ arr) < np.inf
+    for beyond in (np.nextafter(MIN_LARGEST, 0.0), np.nextafter(MAX_ENTRY, np.inf)):
+        with pytest.raises(ValueError, match="x "):
+            as_float_array("x", [beyond, 0.0], 1)
+    assert not as_float_array("x", np.zeros(3), 1).any()
 
 
 @pytest.mark.parametrize("tol", [-1.0, 0.0, np.nan, np.inf, "abc"])
@@ -91,3 +116,18 @@ def test_linear_model_unknown_channel():
     m = make_linear_model()
     with pytest.raises(ValueError, match="channel must be one of"):
         m.behaviour(m.concept, "vibes")
+
+
+def test_sample_sizes_are_bounded_by_the_floats_they_draw():
+    """as_sample_size(n, width) accepts n exactly when n * width <= MAX_DRAWN_FLOATS (1 GiB of
+    float64); the public checks that draw an (n, d) sample refuse a larger n by name, before
+    allocating it."""
+    for width in (1, 3, 768):
+        edge = MAX_DRAWN_FLOATS // width
+        assert as_sample_size("n", edge, width) == edge
+        with pytest.raises(ValueError, match="n = "):
+            as_sample_size("n", edge + 1, width)
+    with pytest.raises(ValueError, match="samples = "):
+        check_t1b(np.zeros((1, 4)), np.ones(4), samples=MAX_DRAWN_FLOATS // 4 + 1)
+    with pytest.raises(ValueError, match="n = "):
+        sample_efficacy(lambda X: X[:, 0], np.ones(3), np.ones(3), 0.1, n=2**62)

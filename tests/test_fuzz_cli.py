@@ -197,6 +197,8 @@ def test_a_bad_option_value_is_one_line_and_exit_2(data, command):
     value = data.draw(BAD_REALS if option == "--tol" else BAD_INTS, label="value")
     if value == "0" and option in ("--layer", "--layers", "--seed", "--k"):
         value = "-1"  # 0 is a valid layer, seed and sparsity
+    if value == "1,2" and option == "--layers":
+        value = "1,2,x"  # a comma list is what --layers takes
     code, err = run_cli([*fixed, f"{option}={value}"])
     FUZZED["options"] += 1
     assert code == 2, (command, option, value, err)

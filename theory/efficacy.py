@@ -28,9 +28,9 @@ from .validation import (
     as_fraction,
     as_generator,
     as_int,
-    as_positive_int,
     as_positive_real,
     as_real,
+    as_sample_size,
     as_seed,
     as_vector,
 )
@@ -71,7 +71,7 @@ def orthogonal_perturbations(v: Any, rho: float, n: int, rng: Any) -> np.ndarray
     (``rng``: a numpy Generator or a seed)."""
     v = as_vector("v", v)
     rho = as_positive_real("rho", rho)
-    n = as_positive_int("n", n)
+    n = as_sample_size("n", n, v.size)
     rng = as_generator("rng", rng)
     nv = float(np.linalg.norm(v))
     if nv == 0:
@@ -159,7 +159,7 @@ def sample_efficacy(
     v = as_vector("v", v)
     g = as_vector("gradient", gradient, v.size, against="v")
     rho = as_positive_real("rho", rho)
-    n = as_int("n", n, low=2)
+    n = as_sample_size("n", n, v.size, low=2)
     seed = as_seed("seed", seed)
     if not callable(score):
         raise InputError(f"score must be a callable (n, d) -> (n,), got {type(score).__name__}")

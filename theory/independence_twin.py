@@ -27,6 +27,7 @@ from .validation import (
     as_matrix,
     as_positive_real,
     as_real,
+    as_sample_size,
 )
 
 T8_TWIN_CLAIM = (
@@ -83,7 +84,7 @@ def check_t8_twin(
         raise NoGaussianPairError(
             f"gaussian: the twin needs at least two Gaussian sources, got {int(mask.sum())}"
         )
-    n = as_int("n_samples", n_samples, low=MIN_TEST_SAMPLES)
+    n = as_sample_size("n_samples", n_samples, k, low=MIN_TEST_SAMPLES)
     alpha = as_fraction("alpha", alpha)
     n_random = as_count("n_random", n_random)
     seed = as_int("seed", seed, low=0, high=MAX_SEED)

@@ -38,7 +38,7 @@ from .linear_evidence import (
     undecided_certificate,
     unit,
 )
-from .validation import as_positive_int, as_seed
+from .validation import as_sample_size, as_seed
 
 __all__ = [
     "CLASS_CLAIM",
@@ -184,8 +184,8 @@ def check_t1b(
     are proved exactly in proofs_check); three ray members are re-run through ``behaviour`` and
     must steer like v. Each is a gate of the verdict."""
     seed = as_seed("seed", seed)
-    samples = as_positive_int("samples", samples)
     Lf, vf, cls, B = prepare(L, v, tol, behaviour)
+    samples = as_sample_size("samples", samples, Lf.shape[1])
     if not cls.certified:
         return undecided_certificate("T1b", T1B_CLAIM, cls)
     try:

@@ -63,6 +63,25 @@ def as_count(name: str, x: Any) -> int:
     return as_int(name, x, low=0)
 
 
+#: The most float64 numbers one array drawn from a sample-size argument may hold (2^27: 1 GiB).
+MAX_DRAWN_FLOATS = 2**27
+
+
+def as_sample_size(name: str, x: Any, width: int, low: int = 1) -> int:
+    """An int n >= ``low`` with n * width <= MAX_DRAWN_FLOATS: ``width`` float64 numbers are drawn
+    per sample, so the (n, width) array stays within 1 GiB (a larger n is refused before any
+    allocation, not left to the operating system)."""
+    n = as_int(name, x, low=low)
+    width = max(int(width), 1)
+    if n * width > MAX_DRAWN_FLOATS:
+        raise InputError(
+            f"{name} = {n} would draw {n} x {width} float64 numbers "
+            f"({n * width * 8 / 2**30:.3g} GiB); at most {MAX_DRAWN_FLOATS // width} fit the "
+            "1 GiB one array may take"
+        )
+    return n
+
+
 SEED_MAX = 2**32 - 1
 
 
@@ -166,6 +185,9 @@ def as_real_tuple(name: str, xs: Any, *, nonempty: bool = True, **bounds: Any) -
 
 
 MAX_ENTRY = 1e150
+#: A nonzero array's largest entry must reach this in magnitude: its squared norm is then at
+#: least 1e-300, a normal float64, and does not underflow to 0.
+MIN_LARGEST = 1e-150
 
 
 def as_float_array(name: str, x: Any, ndim: int | None) -> np.ndarray:
@@ -173,8 +195,10 @@ def as_float_array(name: str, x: Any, ndim: int | None) -> np.ndarray:
     naming ``name``.
 
     Rejects: None, non-numeric dtypes (strings, objects, booleans), complex values, the wrong
-    number of dimensions, empty arrays, NaN or infinite entries, and entries above ``MAX_ENTRY``
-    in magnitude (1e150: a squared norm or a product of two such inputs stays below 1e308).
+    number of dimensions, empty arrays, NaN or infinite entries, entries above ``MAX_ENTRY``
+    in magnitude (1e150: a squared norm or a product of two such inputs stays below 1e308), and
+    nonzero arrays whose largest entry is below ``MIN_LARGEST`` (1e-150: their squared norm
+    would underflow to 0, and a nonzero vector would have norm 0).
     """
     if x is None:
         raise InputError(f"{name} is required, got None")
@@ -206,6 +230,11 @@ def as_float_array(name: str, x: Any, ndim: int | None) -> np.ndarray:
         raise InputError(
             f"{name} has an entry of magnitude {big:.3g}; entries must be at most {MAX_ENTRY:g} "
             "in magnitude, so that squared norms and products of two inputs stay finite in float64"
+        )
+    if 0.0 < big < MIN_LARGEST:
+        raise InputError(
+            f"{name} is nonzero but its largest entry has magnitude {big:.3g}, below "
+            f"{MIN_LARGEST:g}: its squared norm underflows to 0 in float64; rescale it"
         )
     return arr
 
