@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,6 @@ def load_checkpoint(path: Any) -> Transformer:
 
     directory = _checkpoint_dir(path)
     cfg = config_from_hf(_read_json(directory / "config.json"), str(directory / "config.json"))
-    names = tensor_names(cfg)
     files = _weight_files(directory)
     if not files:
         files = {}
@@ -156,6 +156,13 @@ def load_checkpoint(path: Any) -> Transformer:
             raise CheckpointError(f"{single}: not a readable safetensors file ({exc})") from None
     stored = _canonical_names(cfg, files)
     files = {canonical: files[name] for canonical, name in stored.items()}
+    present = _layers_present(files)
+    if cfg.n_layers > present:  # refused before the names of n_layers blocks are listed
+        raise CheckpointError(
+            f"{directory / 'config.json'}: {cfg.n_layers} layers, but the weights hold no tensor "
+            f"of layer {present} (they hold {present} layers)"
+        )
+    names = tensor_names(cfg)
     wanted = {name for _, name, _ in names}
     tied_head = cfg.tie_embeddings and "lm_head.weight" in files
     extra = sorted(
@@ -193,6 +200,15 @@ def load_checkpoint(path: Any) -> Transformer:
             raise CheckpointError(f"{file}: not a readable safetensors file ({exc})") from None
     params = _unflatten(cfg, leaves)
     return Transformer(cfg, params)
+
+
+_LAYER = re.compile(r"^(?:transformer\.h|model\.layers)\.(\d+)\.")
+
+
+def _layers_present(names: Any) -> int:
+    """1 + the largest decoder-block index among canonical tensor names (0 when none)."""
+    found = [int(m.group(1)) for n in names if (m := _LAYER.match(n))]
+    return max(found) + 1 if found else 0
 
 
 def _canonical_names(cfg: TransformerConfig, files: dict[str, Path]) -> dict[str, str]:

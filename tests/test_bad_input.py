@@ -10,6 +10,7 @@ from theory.estimation import check_t4, probe_class
 from theory.linear import cosine_range, equivalence_class, orthogonal_twin
 from theory.linear_checks import check_t1, check_t1b, class_certificate
 from theory.softmax_shift import check_t2c, probs_class
+from theory.sparse import check_t7
 from theory.validation import (
     MAX_DRAWN_FLOATS,
     MAX_ENTRY,
@@ -131,3 +132,13 @@ def test_sample_sizes_are_bounded_by_the_floats_they_draw():
         check_t1b(np.zeros((1, 4)), np.ones(4), samples=MAX_DRAWN_FLOATS // 4 + 1)
     with pytest.raises(ValueError, match="n = "):
         sample_efficacy(lambda X: X[:, 0], np.ones(3), np.ones(3), 0.1, n=2**62)
+
+
+@pytest.mark.parametrize("entry, message", [(1e-100, "largest entry"), (1e100, "magnitude")])
+def test_t7_names_a_product_l_phi_outside_the_entry_bounds(entry, message):
+    """L and Phi may each be valid while L Phi leaves [1e-150, 1e150]: the refusal names the
+    product, not an internal matrix."""
+    L = np.array([[entry, 1.0]])
+    Phi = np.array([[entry], [0.0]])
+    with pytest.raises(ValueError, match=f"L Phi .*{message}"):
+        check_t7(L, Phi, 1)

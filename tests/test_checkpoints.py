@@ -257,6 +257,17 @@ BAD = {
         "attention_bias",
     ),
     "head_dim": (lambda d: _edit_config(d, head_dim=8), "config.json", "head_dim"),
+    "one layer more than stored": (
+        lambda d: _edit_config(d, num_hidden_layers=3),
+        "config.json",
+        "3 layers, but the weights hold no tensor of layer 2",
+    ),
+    # refused from the stored names, before 10^13 tensor names are listed (that ran out of memory)
+    "10^12 layers": (
+        lambda d: _edit_config(d, num_hidden_layers=10**12),
+        "config.json",
+        "1000000000000 layers",
+    ),
     "kv heads do not divide": (
         lambda d: _edit_config(d, num_key_value_heads=3),
         "config.json",

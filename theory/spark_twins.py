@@ -308,6 +308,7 @@ def check_t7(
             "the product L Phi overflows float64 (L and Phi are finite, L Phi is not): rescale "
             "L or Phi"
         )
+    A = as_matrix("L Phi", A)  # a product of valid inputs may still leave [1e-150, 1e150]
     cert = unique_recovery_certificate(
         A, k, behaviour=lambda a: run(Pf @ a), tol=tol, max_subsets=max_subsets
     )
