@@ -38,7 +38,7 @@ from .linear_evidence import (
     undecided_certificate,
     unit,
 )
-from .validation import as_sample_size, as_seed
+from .validation import InputError, as_sample_size, as_seed
 
 __all__ = [
     "CLASS_CLAIM",
@@ -94,6 +94,17 @@ def check_t1(
     )
 
 
+def _norm_of_v(v: np.ndarray) -> float:
+    """|v|, refusing a nonzero v whose norm underflows to 0 in float64 (|v|^2 < 2^-1074)."""
+    nv = float(np.linalg.norm(v))
+    if nv == 0.0 and v.any():
+        raise InputError(
+            f"v is nonzero (largest entry {float(np.max(np.abs(v))):.3g}) but its norm underflows "
+            "to 0 in float64; rescale v"
+        )
+    return nv
+
+
 T1A_CLAIM = (
     "k = v - L^+ L v != 0 => v - (|v|^2/|k|^2) k ~ v, is orthogonal to v, has norm |v||v_id|/|k|"
 )
@@ -115,7 +126,7 @@ def check_t1a(
         return undecided_certificate("T1a", T1A_CLAIM, cls, reason=str(exc))
     needs = {"rank": cls.decision.margin, "zero-or-not split of v": split.margin}
     rng = np.random.default_rng(seed)
-    nv = float(np.linalg.norm(vf))
+    nv = _norm_of_v(vf)
     rel = split_tolerance(cls)
     tiny = np.finfo(float).tiny
     try:
@@ -195,7 +206,7 @@ def check_t1b(
         return undecided_certificate("T1b", T1B_CLAIM, cls, reason=str(exc))
     needs = {"rank": cls.decision.margin, "zero-or-not split of v": split.margin}
     rng = np.random.default_rng(seed)
-    nv = float(np.linalg.norm(vf))
+    nv = _norm_of_v(vf)
     rel = split_tolerance(cls)
     details: dict[str, Any] = {}
     witness = {"v": vf}

@@ -185,9 +185,6 @@ def as_real_tuple(name: str, xs: Any, *, nonempty: bool = True, **bounds: Any) -
 
 
 MAX_ENTRY = 1e150
-#: A nonzero array's largest entry must reach this in magnitude: its squared norm is then at
-#: least 1e-300, a normal float64, and does not underflow to 0.
-MIN_LARGEST = 1e-150
 
 
 def as_float_array(name: str, x: Any, ndim: int | None) -> np.ndarray:
@@ -195,10 +192,8 @@ def as_float_array(name: str, x: Any, ndim: int | None) -> np.ndarray:
     naming ``name``.
 
     Rejects: None, non-numeric dtypes (strings, objects, booleans), complex values, the wrong
-    number of dimensions, empty arrays, NaN or infinite entries, entries above ``MAX_ENTRY``
-    in magnitude (1e150: a squared norm or a product of two such inputs stays below 1e308), and
-    nonzero arrays whose largest entry is below ``MIN_LARGEST`` (1e-150: their squared norm
-    would underflow to 0, and a nonzero vector would have norm 0).
+    number of dimensions, empty arrays, NaN or infinite entries, and entries above ``MAX_ENTRY``
+    in magnitude (1e150: a squared norm or a product of two such inputs stays below 1e308).
     """
     if x is None:
         raise InputError(f"{name} is required, got None")
@@ -230,11 +225,6 @@ def as_float_array(name: str, x: Any, ndim: int | None) -> np.ndarray:
         raise InputError(
             f"{name} has an entry of magnitude {big:.3g}; entries must be at most {MAX_ENTRY:g} "
             "in magnitude, so that squared norms and products of two inputs stay finite in float64"
-        )
-    if 0.0 < big < MIN_LARGEST:
-        raise InputError(
-            f"{name} is nonzero but its largest entry has magnitude {big:.3g}, below "
-            f"{MIN_LARGEST:g}: its squared norm underflows to 0 in float64; rescale it"
         )
     return arr
 
