@@ -81,3 +81,17 @@ def test_undecided_rank_propagates_to_certificates_and_functions():
         orthogonal_twin(L, v)
     assert check_t1(L, v, tol=1e-7).verdict is Verdict.UNDECIDED  # 1e-6 still in (1e-7, sqrt(1e-7))
     assert check_t1(L, v, tol=1e-5).verdict is Verdict.HOLDS
+
+
+def test_a_rank_decision_is_frozen_with_its_evidence():
+    """A RankDecision is the evidence of a certificate: its singular values and its ambiguous
+    mask cannot be overwritten after the decision (a later write would change what the verdict
+    rests on), and they are copies, not views of the caller's array."""
+    s = np.array([3.0, 1.0, 1e-20])
+    dec = decide_rank_from_singular_values(s, (3, 3))
+    for arr in (dec.singular_values, dec.ambiguous):
+        assert not arr.flags.writeable
+        with pytest.raises(ValueError):
+            arr[...] = 0
+    s[0] = 7.0
+    assert dec.singular_values[0] == 3.0
