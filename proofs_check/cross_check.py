@@ -16,9 +16,9 @@ and a stress kind outside the four: ``linear-scaled``, a linear case whose colum
 10^-7 or 10^7 (the exact rank is unchanged, the float spectrum spreads over 14 decades). The default
 tolerance ``max(m, d) eps s_1`` is normwise, so a column of norm 10^-7 beside one of 10^7 lies at
 round-off level relative to s_1 though its rounding error is far smaller than its size. The
-classes of ``theory.linear`` therefore decide such a rank again column-equilibrated and say
-undecided when the two disagree; the zero-or-not threshold of the kernel split is still normwise,
-and can still be wrong there (bench/exact_cross_check.py counts it).
+classes of ``theory.linear`` therefore decide such a rank, and the split of v into row space and
+kernel, again column-equilibrated and say undecided when the two disagree
+(bench/exact_cross_check.py counts the stress kind apart).
 
 Outcome of a case: ``agree`` (every float answer certified and equal to the exact one),
 ``undecided`` (the float routine declined at least one answer: its spectrum has a value in the grey

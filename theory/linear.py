@@ -19,7 +19,13 @@ import sympy
 
 from .certificate import ratio_margin
 from .gates import over
-from .rank import EPS, RankDecision, check_column_scaling, decide_rank_from_singular_values
+from .rank import (
+    EPS,
+    RankDecision,
+    check_column_scaling,
+    column_scale,
+    decide_rank_from_singular_values,
+)
 from .validation import InputError, as_matrix, as_real, as_tolerance, as_vector
 
 Behaviour = Callable[[np.ndarray], Any]
@@ -53,13 +59,27 @@ class _ClassShape:
 
 
 @dataclasses.dataclass(frozen=True)
+class EquilibratedRows:
+    """The row space of a badly scaled L seen column-equilibrated: ``L C^-1`` with C = diag(scale),
+    its orthonormal row basis and singular values. ``v`` is in row(L) iff ``C^-1 v`` is in
+    row(L C^-1), so the T1a/T1b split can be decided in either coordinates."""
+
+    scale: np.ndarray
+    row_basis: np.ndarray
+    singular_values: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
 class EquivalenceClass(_ClassShape):
     """``[v] = point + span(basis)`` for a numeric readout L (float64).
 
-    point     : (d,) minimum-norm member ``L^+ L v``.
-    basis     : (d, k) orthonormal basis of ker L.
-    row_basis : (d, rank) orthonormal basis of the row space of L.
-    decision  : the rank decision (singular values, tolerance, certified or not).
+    point        : (d,) minimum-norm member ``L^+ L v``.
+    basis        : (d, k) orthonormal basis of ker L.
+    row_basis    : (d, rank) orthonormal basis of the row space of L.
+    decision     : the rank decision (singular values, tolerance, certified or not).
+    equilibrated : for a certified rank of L with column norms spread over more than
+                   ``theory.rank.BADLY_SCALED`` at the default tolerance, the column-equilibrated
+                   row space (``kernel_split`` decides the split there too); else None.
     """
 
     vector: np.ndarray
@@ -67,6 +87,7 @@ class EquivalenceClass(_ClassShape):
     basis: np.ndarray
     row_basis: np.ndarray
     decision: RankDecision
+    equilibrated: EquilibratedRows | None = None
 
     @property
     def rank(self) -> int:
@@ -118,8 +139,20 @@ def _numeric_class(
         arr.setflags(write=False)
     vector = v.copy()
     vector.setflags(write=False)
+    equilibrated = None
+    c = column_scale(L) if tol is None and scale is None and decision.certified else None
+    if c is not None and 0 < r < L.shape[1]:
+        _, s_eq, vt_eq = scipy.linalg.svd(L / c, full_matrices=True)
+        equilibrated = EquilibratedRows(scale=c, row_basis=vt_eq[:r].T.copy(), singular_values=s_eq)
+        for arr in (c, equilibrated.row_basis, s_eq):
+            arr.setflags(write=False)
     return EquivalenceClass(
-        vector=vector, point=point, basis=basis, row_basis=row_basis, decision=decision
+        vector=vector,
+        point=point,
+        basis=basis,
+        row_basis=row_basis,
+        decision=decision,
+        equilibrated=equilibrated,
     )
 
 
@@ -286,15 +319,40 @@ def kernel_split(cls: Any) -> KernelSplit:
         )
     k = cls.kernel_part
     v_id = cls.point
-    scale = float(np.linalg.norm(cls.vector))
     err = max(split_error(cls), 16 * cls.d * EPS)
+    zeros, margin = _split_decisions(cls.vector, v_id, k, err)
+    if cls.equilibrated is not None:
+        eq = cls.equilibrated
+        u = cls.vector / eq.scale
+        u_id = eq.row_basis @ (eq.row_basis.T @ u)
+        s = eq.singular_values
+        err_eq = max(
+            max(cls.decision.n, cls.d) * EPS * float(s[0] / s[cls.rank - 1]), 16 * cls.d * EPS
+        )
+        zeros_eq, margin_eq = _split_decisions(u, u_id, u - u_id, err_eq)
+        if zeros_eq != zeros:
+            raise UndecidedRankError(
+                "L's columns are badly scaled and the split of v decided normwise (k = 0: "
+                f"{zeros[0]}, v_id = 0: {zeros[1]}) and column-equilibrated (k = 0: {zeros_eq[0]}, "
+                f"v_id = 0: {zeros_eq[1]}) disagree: whether v is in the row space of L cannot "
+                "be told from L's floats; pass tol= to decide"
+            )
+        margin = min(margin, margin_eq)
+    return KernelSplit(k, v_id, zeros[0], zeros[1], margin)
+
+
+def _split_decisions(
+    v: np.ndarray, v_id: np.ndarray, k: np.ndarray, err: float
+) -> tuple[tuple[bool, bool], float]:
+    """((k = 0, v_id = 0), margin) for v = v_id + k, each zero-or-not at round-off ``err``."""
+    scale = float(np.linalg.norm(v))
     k_zero, k_margin = _zero_or_undecided(
         float(np.linalg.norm(k)), scale, err, "the kernel part k of v"
     )
     vid_zero, vid_margin = _zero_or_undecided(
         float(np.linalg.norm(v_id)), scale, err, "the row-space part v_id of v"
     )
-    return KernelSplit(k, v_id, k_zero, vid_zero, min(k_margin, vid_margin))
+    return (k_zero, vid_zero), min(k_margin, vid_margin)
 
 
 def _sq(x: Any):

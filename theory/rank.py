@@ -120,6 +120,16 @@ def decide_rank_from_singular_values(
 BADLY_SCALED = 1e4  # column-norm ratio above which the rank is also decided column-equilibrated
 
 
+def column_scale(L: np.ndarray) -> np.ndarray | None:
+    """The column norms of L (1 for a zero column) when its nonzero column norms spread over more
+    than ``BADLY_SCALED``, else None: ``L / column_scale(L)`` is L column-equilibrated."""
+    norms = np.linalg.norm(L, axis=0)
+    nonzero = norms[norms > 0]
+    if nonzero.size < 2 or nonzero.max() <= BADLY_SCALED * nonzero.min():
+        return None
+    return np.where(norms > 0, norms, 1.0)
+
+
 def check_column_scaling(L: np.ndarray, decision: RankDecision) -> RankDecision:
     """rank(L) = rank(L D) for every nonsingular diagonal D, but the default tolerance is
     normwise: with columns of very different norms a true singular value can sit at round-off
@@ -128,11 +138,10 @@ def check_column_scaling(L: np.ndarray, decision: RankDecision) -> RankDecision:
     column-equilibrated L D^-1 (nonzero columns at unit norm); if the two decisions differ, or the
     second is not certified, the rank is undecided, the singular values between the two cut
     points listed as ambiguous."""
-    norms = np.linalg.norm(L, axis=0)
-    nonzero = norms[norms > 0]
-    if not decision.certified or nonzero.size < 2 or nonzero.max() <= BADLY_SCALED * nonzero.min():
+    scale = column_scale(L)
+    if not decision.certified or scale is None:
         return decision
-    balanced = L[:, norms > 0] / nonzero
+    balanced = (L / scale)[:, np.linalg.norm(L, axis=0) > 0]
     second = decide_rank_from_singular_values(scipy.linalg.svdvals(balanced), L.shape)
     if second.certified and second.rank == decision.rank:
         return decision
