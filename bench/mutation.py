@@ -241,20 +241,31 @@ def covering_tests() -> dict[str, dict[int, set[str]]]:
 def test_durations() -> dict[str, float]:
     """node id -> seconds of the test in the map run (junit XML: classname ``tests.test_x`` or
     ``tests.test_x.TestC``, name ``test_f[param]``)."""
+
+    return {node: seconds for node, seconds, _ in _junit_cases()}
+
+
+def failing_tests() -> set[str]:
+    """Node ids of the tests that failed (or errored) in the map run, on the unmutated code: a
+    mutant's failure there would not be its kill, so they are left out of every mutant's tests."""
+    return {node for node, _, failed in _junit_cases() if failed}
+
+
+def _junit_cases():
+    """(node id, seconds, failed) for each test case of the map run's junit XML."""
     import xml.etree.ElementTree as ET
 
-    out: dict[str, float] = {}
     if not DURATIONS.exists():
-        return out
+        return
     for case in ET.parse(DURATIONS).getroot().iter("testcase"):
         parts = case.get("classname", "").split(".")
+        failed = any(child.tag in ("failure", "error") for child in case)
         for cut in range(len(parts), 0, -1):  # the longest prefix that is a file
             if (ROOT / Path(*parts[:cut])).with_suffix(".py").is_file():
                 node = "/".join(parts[:cut]) + ".py"
                 node = "::".join([node, *parts[cut:], case.get("name", "")])
-                out[node] = float(case.get("time", 0.0))
+                yield node, float(case.get("time", 0.0)), failed
                 break
-    return out
 
 
 def within_budget(tests: set[str], durations: dict[str, float], budget: float) -> list[str]:
@@ -523,6 +534,9 @@ def main(argv=None) -> int:
         build_map(args.workers)
     covered = covering_tests()
     durations = test_durations()
+    failing = failing_tests()
+    if failing:
+        print(f"{len(failing)} tests failed on the unmutated code: left out", file=sys.stderr)
     equivalent = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
     chosen = sorted(f.stem for f in (ROOT / "theory").glob("*.py") if f.stem not in SKIP_MODULES)
     if args.modules:
@@ -571,6 +585,8 @@ def main(argv=None) -> int:
                 reach = set().union(*lines.values()) if lines else set()
                 named = tests_naming(constant_names(source, site.line), durations)
             reach |= set(SUBPROCESS_TESTS.get(module, ())) | named
+            reach -= failing
+            named -= failing
             first_tests = within_budget(named, durations, args.budget) if named else []
             spent = sum(durations.get(t, args.budget) for t in first_tests)
             rest = within_budget(reach - set(first_tests), durations, args.budget - spent)
@@ -618,6 +634,13 @@ def main(argv=None) -> int:
     (RESULTS / "mutation.json").write_text(json.dumps(rows, indent=1))
     rows.sort(key=lambda r: (r["module"], r["index"]))
     text = report(rows, totals, args.seed, args.per_module, args.budget, before)
+    if failing:
+        text += (
+            f"\n{len(failing)} tests failed on the unmutated code in the map run and were left out "
+            "of every mutant's tests (a failure there is not a kill): "
+            + ", ".join(f"`{t}`" for t in sorted(failing))
+            + "\n"
+        )
     (RESULTS / "mutation.md").write_text(text)
     print(text)
     return 0

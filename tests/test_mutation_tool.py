@@ -117,3 +117,26 @@ def test_tests_naming_picks_the_test_functions_that_name_the_constant():
     durations = {here: 0.1, other: 0.1, here.replace("test_tests", "test_nothing") + "[1]": 0.1}
     assert mutation.tests_naming({name}, durations) == {here}
     assert mutation.tests_naming(set(), durations) == set()
+
+
+def test_tests_that_fail_on_the_unmutated_code_are_found_in_the_junit_report(tmp_path, monkeypatch):
+    """A test that failed (or errored) in the map run cannot witness a kill; passed and skipped
+    ones are not listed, and each case keeps its measured time."""
+    xml = tmp_path / "junit.xml"
+    xml.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.test_rank" name="test_a" time="0.5"/>'
+        '<testcase classname="tests.test_rank" name="test_b[1]" time="1.5">'
+        '<failure message="boom"/></testcase>'
+        '<testcase classname="tests.test_rank" name="test_c" time="0.1"><error message="x"/>'
+        "</testcase>"
+        '<testcase classname="tests.test_rank" name="test_d" time="0.2"><skipped/></testcase>'
+        "</testsuite></testsuites>"
+    )
+    monkeypatch.setattr(mutation, "DURATIONS", xml)
+    assert mutation.failing_tests() == {
+        "tests/test_rank.py::test_b[1]",
+        "tests/test_rank.py::test_c",
+    }
+    assert mutation.test_durations()["tests/test_rank.py::test_b[1]"] == 1.5
+    assert len(mutation.test_durations()) == 4
