@@ -59,10 +59,13 @@ DURATIONS = RESULTS / "mutation.junit.xml"
 SKIP_MODULES = {"__init__", "lazy_exports"}  # re-export tables, no mathematics
 # modules that tests run in a subprocess (JAX fixes its device count at start), which the coverage
 # map of the parent process cannot see
+_TWO_DEVICES = "tests/test_claims_walk_engine.py::test_two_devices_spread_the_prompts_and_keep_the_one_device_numbers"  # noqa: E501
 SUBPROCESS_TESTS = {
     "jacobian_sharding": [
-        "tests/test_sharding.py::test_two_devices_give_the_one_device_singular_values"
+        "tests/test_sharding.py::test_two_devices_give_the_one_device_singular_values",
+        _TWO_DEVICES,
     ],
+    "jacobian": [_TWO_DEVICES],
 }
 
 BINOPS = {

@@ -61,7 +61,8 @@ def log_spaced_sizes(n_min: int, n_max: int, n_points: int) -> np.ndarray:
 
 
 def as_sizes(name: str, n_grid: Any) -> np.ndarray:
-    """A 1-d int array of at least two sample sizes, each >= MIN_SAMPLES."""
+    """A 1-d int array of at least two sample sizes, each >= MIN_SAMPLES, in ascending order (a
+    curve's last point is its largest sample size, whatever order they were given in)."""
     sizes = as_int_array(name, n_grid, ndim=1)
     if sizes.size < 2:
         raise InputError(f"{name} must hold at least two sample sizes, got {sizes.tolist()}")
@@ -69,7 +70,7 @@ def as_sizes(name: str, n_grid: Any) -> np.ndarray:
         raise InputError(
             f"{name}: every sample size must be at least {MIN_SAMPLES}, got {sizes.min()}"
         )
-    return sizes
+    return np.sort(sizes)
 
 
 def amari_curves(

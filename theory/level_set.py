@@ -58,7 +58,8 @@ def _gauss_newton(problem, channel, w, target, scale, tol, max_iter, rank_tol, o
     decided from its square root at every iterate. trait: a least-squares solve on the dense
     gradient rows; logits/probs: delta = -V_r S_r^-2 V_r^T J^T r from the square-root factor's SVD
     (the solve squares the condition number; convergence is judged on the re-measured residual,
-    never on this solve, and no rank decision rests on it). Returns (w, |r| / scale)."""
+    never on this solve, and no rank decision rests on it). Returns (w, |r(w)| / scale), the
+    residual re-measured at the w returned."""
     res = math.inf
     for _ in range(max_iter):
         r = coordinates(problem, w, channel) - target
@@ -82,6 +83,8 @@ def _gauss_newton(problem, channel, w, target, scale, tol, max_iter, rank_tol, o
                 break
             g = coordinates_vjp(problem, w, channel, r, options)
             w = w - vt @ ((vt.T @ g) / sv**2)
+    else:  # max_iter steps taken: the residual returned is the one of the w returned
+        res = float(np.linalg.norm(coordinates(problem, w, channel) - target)) / scale
     return w, res
 
 

@@ -93,6 +93,13 @@ class TwinRerun:
     a: np.ndarray
     a_prime: np.ndarray
 
+    def __post_init__(self) -> None:
+        if (self.behaviour_residual is None) != (self.behaviour_tolerance is None):
+            raise InputError(
+                "behaviour_residual and behaviour_tolerance come together (a behaviour map was "
+                "re-run) or not at all"
+            )
+
     @property
     def verified(self) -> bool:
         """Distinct, both k-sparse, and every re-run within its tolerance."""
