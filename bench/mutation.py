@@ -19,10 +19,11 @@ line are run, a timeout counts as killed) with the standard libraries:
    copy of the tree); no covering test means survived without a run. A mutant that outlives the
    tests within the budget counts as survived, so the score is a lower bound. A line the map
    records under no test ran at import time (a default argument, a module constant, a decorator):
-   its mutant runs the tests that reach any line of its module; a module constant's mutant first
+   its mutant runs the tests that reach any line of its module or whose file imports it (a
+   dataclass's generated methods leave no trace in the map); a module constant's mutant first
    runs the tests whose source names the constant (a test can read it, or state its value, without
-   running a line of its module). A module whose tests run it in a
-   subprocess (``SUBPROCESS_TESTS``: the two-device engine) runs those tests. A mutant listed in
+   running a line of its module). A module whose tests run it in a subprocess
+   (``SUBPROCESS_TESTS``: the two-device engine) runs those tests first. A mutant listed in
    ``bench/mutation_equivalent.json`` (with its reason) is equivalent and leaves the score.
 
 Score = killed / (killed + survived) over non-equivalent mutants, per module and over ``theory/``
@@ -320,6 +321,21 @@ def tests_naming(names: set[str], durations: dict[str, float]) -> set[str]:
     return out
 
 
+def tests_importing(module: str, durations: dict[str, float]) -> set[str]:
+    """Node ids of the tests in the test files that import ``theory.<module>``: a line run at
+    import (a decorator, a dataclass's generated methods) leaves no trace in the coverage map of
+    the tests that use what it built."""
+    import re
+
+    word = re.compile(rf"\btheory\.{re.escape(module)}\b|from theory import .*\b{module}\b")
+    files = {
+        f"tests/{path.name}"
+        for path in (ROOT / "tests").glob("test_*.py")
+        if word.search(path.read_text())
+    }
+    return {t for t in durations if t.split("::")[0] in files}
+
+
 def _statement_lines(source: str) -> dict[int, int]:
     """line -> first line of the statement holding it (coverage records statements by first
     line)."""
@@ -584,10 +600,12 @@ def main(argv=None) -> int:
             line = first.get(site.line, site.line)
             reach = lines.get(line, set()) | lines.get(site.line, set())
             named: set[str] = set()
-            if not reach:  # ran at import: every test that uses the module reaches it
+            if not reach:  # ran at import: every test that uses or imports the module reaches it
                 reach = set().union(*lines.values()) if lines else set()
+                reach |= tests_importing(module, durations)
                 named = tests_naming(constant_names(source, site.line), durations)
-            reach |= set(SUBPROCESS_TESTS.get(module, ())) | named
+            named |= set(SUBPROCESS_TESTS.get(module, ()))  # invisible to the map: run them first
+            reach |= named
             reach -= failing
             named -= failing
             first_tests = within_budget(named, durations, args.budget) if named else []

@@ -140,3 +140,15 @@ def test_tests_that_fail_on_the_unmutated_code_are_found_in_the_junit_report(tmp
     }
     assert mutation.test_durations()["tests/test_rank.py::test_b[1]"] == 1.5
     assert len(mutation.test_durations()) == 4
+
+
+def test_tests_importing_finds_the_test_files_that_import_the_module():
+    """A decorator's mutant (a frozen dataclass made mutable) is reached by the tests of the files
+    that import its module, though the map records none of them on the decorator's line."""
+    durations = {
+        "tests/test_claims_statistics.py::test_an_amari_curve_is_an_immutable_record": 0.1,
+        "tests/test_mutation_tool.py::test_wilson_interval_holds_the_observed_fraction": 0.1,
+    }
+    found = mutation.tests_importing("amari_curves", durations)
+    assert found == {"tests/test_claims_statistics.py::test_an_amari_curve_is_an_immutable_record"}
+    assert mutation.tests_importing("no_such_module", durations) == set()
