@@ -77,3 +77,68 @@ def test_entries_are_bounded_by_1e150():
     for big in (1.5e150, -1.9e150):
         with pytest.raises(InputError, match="x has an entry"):
             as_float_array("x", np.array([big, 1.0]), 1)
+
+
+@given(st.floats(1.0, 1e6), st.floats(0.0, 0.999))
+def test_a_gate_at_margin_one_clears_and_below_one_is_short(at_least_one, below):
+    """Margins >= 1 clear a gate, < 1 do not (the orientation of ``theory.certificate``): in
+    ``decide`` for claims, needs and holds_needs alike, and in ``refute``."""
+    from theory.certificate import Verdict
+    from theory.gates import decide, refute
+
+    ok = at_least_one
+    assert decide({"c": ok}, {"n": ok}, {"h": ok})[0] is Verdict.HOLDS
+    assert decide({"c": 1.0}, {"n": 1.0}, {"h": 1.0})[0] is Verdict.HOLDS
+    assert decide({"c": ok}, {"n": ok}, {"h": below})[0] is Verdict.UNDECIDED
+    assert decide({"c": below}, {"n": ok})[0] is Verdict.VIOLATED
+    assert decide({"c": ok}, {"n": below})[0] is Verdict.UNDECIDED
+    assert refute({"g": 1.0, "h": ok})[0] is Verdict.VIOLATED
+    assert refute({"g": below, "h": ok})[0] is Verdict.UNDECIDED
+
+
+@pytest.mark.parametrize("pair", [(-1.0, 1.0), (1.0, -1.0)])
+def test_a_negative_residual_or_tolerance_is_refused(pair):
+    """ratio_margin(threshold, evidence) takes non-negative numbers: either one negative is an
+    error, not a margin."""
+    from theory.certificate import ratio_margin
+
+    with pytest.raises(ValueError, match="non-negative"):
+        ratio_margin(*pair)
+
+
+def test_a_sympy_readout_with_a_float_vector_is_solved_exactly():
+    """equivalence_class is exact as soon as L or v is a sympy Matrix: a sympy L with an integer
+    numpy v (or the other way round) gives the exact class, and a float entry beside a sympy
+    operand is refused rather than rounded."""
+    import sympy
+
+    from theory.linear import ExactEquivalenceClass, equivalence_class
+
+    L = sympy.Matrix([[1, 2, 3]])
+    assert isinstance(equivalence_class(L, np.array([1, 0, 0])), ExactEquivalenceClass)
+    cls = equivalence_class(np.array([[1, 2, 3]]), sympy.Matrix([1, 0, 0]))
+    assert isinstance(cls, ExactEquivalenceClass) and cls.dim == 2
+    with pytest.raises(InputError, match="rational entries for exact mode"):
+        equivalence_class(L, np.array([0.1, 0.0, 0.0]))
+
+
+def test_a_zero_column_does_not_make_a_readout_badly_scaled():
+    """column_scale looks at the nonzero columns only: equal nonzero columns beside a zero
+    column are balanced (None); a spread of 1e5 among nonzero columns is not."""
+    from theory.rank import column_scale
+
+    assert column_scale(np.array([[1.0, 0.0, 1.0], [1.0, 0.0, -1.0]])) is None
+    spread = column_scale(np.array([[1e5, 0.0, 1.0], [0.0, 0.0, 0.0]]))
+    assert spread is not None and spread.tolist() == [1e5, 1.0, 1.0]
+
+
+def test_the_spark_of_a_matrix_with_a_zero_column_is_one():
+    """spark(A) = 1 iff A has a zero column (a 1-sparse null vector), in float and exactly."""
+    import sympy
+
+    from theory.spark import spark
+
+    A = np.array([[1.0, 0.0, 2.0], [3.0, 0.0, 1.0]])
+    for M in (A, sympy.Matrix([[1, 0, 2], [3, 0, 1]])):
+        result = spark(M)
+        assert (result.value, result.lower, result.upper) == (1, 1, 1)
