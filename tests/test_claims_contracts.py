@@ -142,3 +142,44 @@ def test_the_spark_of_a_matrix_with_a_zero_column_is_one():
     for M in (A, sympy.Matrix([[1, 0, 2], [3, 0, 1]])):
         result = spark(M)
         assert (result.value, result.lower, result.upper) == (1, 1, 1)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (1, 3), (2, 3)])
+def test_t1_reports_identifiable_iff_the_readout_has_rank_d(shape):
+    """check_t1's ``identifiable`` is [v] = {v}: true iff rank L = d (ker L = {0})."""
+    from theory.linear_checks import check_t1
+
+    L = np.eye(3)[: shape[0]] + np.triu(np.ones(shape), 1)
+    cert = check_t1(L, np.array([1.0, -2.0, 0.5]))
+    assert cert.details["identifiable"] is bool(np.linalg.matrix_rank(L) == 3)
+
+
+def test_t7_says_unique_exactly_when_it_holds():
+    """unique_recovery_certificate: details['unique'] is True when T7 holds (spark > 2k) and False
+    when a sparse twin pair refutes uniqueness (a zero column: spark 1 <= 2k)."""
+    from theory.certificate import Verdict
+    from theory.spark_twins import unique_recovery_certificate
+
+    A = np.array([[1.0, 0.0, 2.0, 1.0], [3.0, 0.0, 1.0, -1.0], [0.0, 0.0, 1.0, 2.0]])
+    refuted = unique_recovery_certificate(A, 1)
+    assert refuted.verdict is Verdict.VIOLATED and refuted.details["unique"] is False
+    B = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])  # spark 3 > 2 = 2k
+    held = unique_recovery_certificate(B, 1)
+    assert held.verdict is Verdict.HOLDS and held.details["unique"] is True
+
+
+def test_amari_blocks_must_be_distinct_indices_of_a_component():
+    """amari_curves reads blocks of component indices 0..k-1, each without repeats: an index k
+    or a repeated index is refused before any fit runs."""
+    from theory.amari_curves import amari_curves
+
+    A = np.eye(3)
+
+    def sampler(n, seed):
+        return np.random.default_rng(seed).laplace(size=(n, 3))
+
+    for bad in ((0, 3), (1, 1)):
+        with pytest.raises(InputError, match="blocks"):
+            amari_curves(A, sampler, [200, 400], seeds=[0], blocks=[bad])
+    (curve,) = amari_curves(A, sampler, [200, 400], seeds=[0], blocks=[(0, 2)])  # k - 1 is in
+    assert curve.block == (0, 2) and curve.values.shape == (1, 2)
