@@ -324,10 +324,14 @@ def tests_naming(names: set[str], durations: dict[str, float]) -> set[str]:
 def tests_importing(module: str, durations: dict[str, float]) -> set[str]:
     """Node ids of the tests in the test files that import ``theory.<module>``: a line run at
     import (a decorator, a dataclass's generated methods) leaves no trace in the coverage map of
-    the tests that use what it built."""
+    the tests that use what it built. A file that walks the package
+    (``pkgutil.iter_modules(theory.__path__)``) imports every module."""
     import re
 
-    word = re.compile(rf"\btheory\.{re.escape(module)}\b|from theory import .*\b{module}\b")
+    word = re.compile(
+        rf"\btheory\.{re.escape(module)}\b|from theory import .*\b{module}\b"
+        r"|pkgutil\.iter_modules\(theory\.__path__\)"
+    )
     files = {
         f"tests/{path.name}"
         for path in (ROOT / "tests").glob("test_*.py")

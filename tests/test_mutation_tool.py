@@ -152,3 +152,15 @@ def test_tests_importing_finds_the_test_files_that_import_the_module():
     found = mutation.tests_importing("amari_curves", durations)
     assert found == {"tests/test_claims_statistics.py::test_an_amari_curve_is_an_immutable_record"}
     assert mutation.tests_importing("no_such_module", durations) == set()
+
+
+def test_tests_importing_counts_a_file_that_walks_the_package_as_importing_every_module():
+    """A test file that imports every module of theory by walking the package (the frozen-record
+    contract) reaches every module's decorators, though it names none of them."""
+    walker = "tests/test_claims_contracts.py::test_every_result_record_of_theory_is_frozen"
+    walks = "pkgutil.iter_modules(" + "theory.__path__)"  # split: this file must not match
+    assert walks in (mutation.ROOT / walker.split("::")[0]).read_text()
+    durations = {walker: 0.1, "tests/test_rank.py::test_b": 0.1}
+    for module in ("amari", "estimators", "ica"):
+        assert walker in mutation.tests_importing(module, durations)
+    assert "tests/test_rank.py::test_b" not in mutation.tests_importing("ica", durations)
