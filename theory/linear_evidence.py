@@ -141,7 +141,16 @@ def t1_evidence(
     point_gap = float(np.linalg.norm(cls.point - lstsq_point)) / max(nv, np.finfo(float).tiny)
     claims = {
         "member steers like v": equivalence,
-        "point = least-squares solution": ratio_margin(split_tolerance(cls), point_gap),
+        "point = least-squares solution": ratio_margin(lstsq_tolerance(cls), point_gap),
     }
     holds_needs = {"row-space step seen": cmp.separation_margin()} if cls.rank else {}
     return T1Evidence(member, cmp, point_gap, claims, holds_needs)
+
+
+def lstsq_tolerance(cls: EquivalenceClass) -> float:
+    """Relative round-off allowed between ``point`` and the least-squares solution of ``L x = L v``:
+    the solve's forward error is about ``max(m, d) eps s_1 / s_r`` (s_r the smallest retained
+    singular value) also when the split is trivial (rank d, where ``split_error`` is 0)."""
+    s, r = cls.decision.singular_values, cls.rank
+    cond = max(cls.decision.n, cls.d) * EPS * float(s[0] / s[r - 1]) if r else 0.0
+    return 1e3 * max(cond, cls.d * EPS)
