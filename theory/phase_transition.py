@@ -163,7 +163,7 @@ def weak_threshold(delta: float) -> float:
         return -(1 - 2 * J / delta) / (1 + z * z - 2 * J)
 
     res = scipy.optimize.minimize_scalar(
-        neg, bounds=(0.0, 12.0), method="bounded", options={"xatol": 1e-12}
+        neg, bounds=(0.0, 40.0), method="bounded", options={"xatol": 1e-12}
     )
     return float(-res.fun)
 
@@ -179,7 +179,7 @@ def statistical_dimension_threshold(delta: float) -> float:
         f = lambda t: eps * (1 + t * t) + (1 - eps) * 2 * _soft_threshold_risk(t)
         return float(
             scipy.optimize.minimize_scalar(
-                f, bounds=(0.0, 12.0), method="bounded", options={"xatol": 1e-12}
+                f, bounds=(0.0, 40.0), method="bounded", options={"xatol": 1e-12}
             ).fun
         )
 
