@@ -1,7 +1,7 @@
 """Claims on the one set of input checks (``theory.validation``), stated by their error messages:
 
-- a sequence of ints (or of reals) is refused, naming what it must be, when given a string, bytes or a set (a
-  set is not a sequence: it has no order, so ``xs[i]`` has no meaning);
+- a sequence of ints (or of reals) is refused, naming what it must be, when given a string,
+  bytes or a set (a set is not a sequence: it has no order, so ``xs[i]`` has no meaning);
 - an array with the wrong number of dimensions is refused with the shape it must have: ``(d,)``
   for a vector, ``(m, d)`` for a matrix.
 """
