@@ -81,13 +81,13 @@ T6_CLAIM = (
 )
 
 
-def recovery_tolerance(cls: Any) -> float:
-    """Round-off of re-solving a full-column-rank stack by least squares, relative to max(|v|, 1):
-    ``1e3 max(M, d) eps s_1 / s_d``."""
+def recovery_tolerance(cls: Any, rows: int) -> float:
+    """Round-off of re-solving a full-column-rank (rows, d) stack by least squares, relative to
+    max(|v|, 1): ``1e3 max(M, d) eps s_1 / s_d`` with M = rows."""
     s = cls.decision.singular_values
     if s.size == 0 or s[-1] == 0:
         return 0.0
-    return 1e3 * max(cls.decision.n, cls.d) * EPS * float(s[0] / s[cls.d - 1])
+    return 1e3 * max(rows, cls.d) * EPS * float(s[0] / s[cls.d - 1])
 
 
 def environment_changes(mats: Sequence[np.ndarray], v: np.ndarray, u: np.ndarray):
@@ -134,7 +134,7 @@ def check_t6(
     if cls.dim == 0:
         recovered = claimed if claimed is not None else np.linalg.lstsq(L, L @ vf, rcond=None)[0]
         err = float(np.linalg.norm(recovered - vf)) / max(float(np.linalg.norm(vf)), 1.0)
-        limit = recovery_tolerance(cls)
+        limit = recovery_tolerance(cls, L.shape[0])
         verdict, margin, reason = decide(
             {}, {"rank": cls.decision.margin}, {"recovered = v": ratio_margin(limit, err)}
         )
