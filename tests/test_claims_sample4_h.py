@@ -6,8 +6,8 @@
   the full stacked Jacobian (the sum of the layers' rows);
 - T6: identifiability does not depend on the scale of v (holds for v and for 1e6 v: the recovery
   error is relative to max(|v|, 1));
-- ``recovery_tolerance`` is 1e3 max(M, d) eps s_1 / s_d for an (M, d) stack, square or tall,
-  also when s_d = 1;
+- ``lstsq_tolerance`` (T1's point, T6's recovery) is 1e3 max(M, d) eps s_1 / s_d for an (M, d)
+  stack of rank d, square or tall, also when s_d = 1;
 - T8: the rows are split into a fit half of n // 2 rows and a held-out half of the rest (the two
   halves partition the n rows).
 """
@@ -20,9 +20,10 @@ import pytest
 from theory.bp_recovery import bp_recovery_certificate
 from theory.certificate import Verdict
 from theory.cross_layer import check_t9
-from theory.environments import check_t6, recovery_tolerance
+from theory.environments import check_t6
 from theory.independence import check_t8
 from theory.linear import EPS, equivalence_class
+from theory.linear_evidence import lstsq_tolerance
 from theory.local_problem import LocalProblem
 
 
@@ -75,8 +76,8 @@ def test_recovery_tolerance_formula(s, rows):
     sv = cls.decision.singular_values
     assert sv == pytest.approx(sorted(s, reverse=True), rel=1e-12)
     expected = 1e3 * max(rows, 2) * EPS * float(sv[0] / sv[1])
-    assert recovery_tolerance(cls, L.shape[0]) == pytest.approx(expected, rel=1e-12, abs=0.0)
-    assert recovery_tolerance(cls, L.shape[0]) > 0
+    assert lstsq_tolerance(cls, L.shape[0]) == pytest.approx(expected, rel=1e-12, abs=0.0)
+    assert lstsq_tolerance(cls, L.shape[0]) > 0
 
 
 @pytest.mark.parametrize("n", [400, 401])

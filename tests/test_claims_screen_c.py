@@ -263,7 +263,7 @@ def test_rate_medians_are_over_the_seeds_zero_to_four():
 # the sharded factor on one device
 
 
-@settings(max_examples=3, deadline=None)
+@settings(max_examples=3, deadline=None)  # each example compiles the engine for a new shape (JAX)
 @given(random_problems(shapes=[(3, 2, 6, 9)], max_alphas=2))
 def test_sharded_factor_on_one_device_is_a_square_root_of_the_gram(drawn):
     """R^T R = sum_j R_j^T R_j = J^T J with D = 1: the factor over a one-device mesh has the

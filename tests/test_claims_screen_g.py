@@ -41,6 +41,8 @@ from theory.spark_base import coerce_matrix
 from theory.two_sample import projection_ks_test
 from theory.validation import InputError, as_sample_size
 
+from .test_t7_sparsity import brute_force_spark
+
 EPS = float(np.finfo(np.float64).eps)
 
 # ---------------------------------------------------------------------------------------------
@@ -201,22 +203,13 @@ def test_exact_coercion_keeps_the_represented_numbers():
     assert exact and Z[0, 0] == 2**53 + 1 and Z[0, 1] == -(2**60) - 3
 
 
-def _brute_spark(A):
-    p = A.shape[1]
-    for s in range(1, p + 1):
-        for T in itertools.combinations(range(p), s):
-            if sympy.Matrix(A[:, list(T)]).rank() < s:
-                return s
-    return p + 1
-
-
 @pytest.mark.parametrize("shape, rank", [((3, 6), 3), ((4, 6), 3), ((5, 6), 4)])
 def test_truncated_exact_spark_bounds_by_rank_plus_one(shape, rank):
     rng = np.random.default_rng(sum(shape) + rank)
     m, p = shape
     A = rng.integers(-5, 6, (m, rank)) @ rng.integers(-5, 6, (rank, p))
     r = sympy.Matrix(A).rank()
-    true = _brute_spark(A)
+    true = brute_force_spark(sympy.Matrix(A))
     res = spark(A, max_size=1)
     assert res.exact and res.value is None and res.truncated_at == 1
     assert res.lower == 2 <= true <= res.upper == r + 1

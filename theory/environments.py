@@ -17,7 +17,7 @@ import sympy
 from .certificate import Certificate, Verdict, ratio_margin
 from .gates import decide, refute
 from .linear import EPS, UndecidedRankError, _as_exact_vector, equivalence_class
-from .linear_evidence import class_fields, undecided_certificate
+from .linear_evidence import class_fields, lstsq_tolerance, undecided_certificate
 from .rank import decide_rank
 from .residual import NOISE_FACTOR
 from .validation import (
@@ -81,15 +81,6 @@ T6_CLAIM = (
 )
 
 
-def recovery_tolerance(cls: Any, rows: int) -> float:
-    """Round-off of re-solving a full-column-rank (rows, d) stack by least squares, relative to
-    max(|v|, 1): ``1e3 max(M, d) eps s_1 / s_d`` with M = rows."""
-    s = cls.decision.singular_values
-    if s.size == 0 or s[-1] == 0:
-        return 0.0
-    return 1e3 * max(rows, cls.d) * EPS * float(s[0] / s[cls.d - 1])
-
-
 def environment_changes(mats: Sequence[np.ndarray], v: np.ndarray, u: np.ndarray):
     """Per environment: (|L_e (v + u) - L_e v|, round-off of that difference)."""
     out = []
@@ -106,7 +97,7 @@ def check_t6(
     """Certificate for identifiability of v from the environments' readouts.
 
     holds: the stacked rank is d and the witness ``recovered`` (v re-solved from the stacked
-    behaviour ``y_e = L_e v`` by least squares) is within ``recovery_tolerance`` of v (typed
+    behaviour ``y_e = L_e v`` by least squares) is within ``lstsq_tolerance`` of v (typed
     ``residual``; a gate: else undecided). violated: a common null direction u (in every ker L_e)
     is the witness, re-verified environment by environment: v and ``v + u`` give the same behaviour
     in every environment, to within 10 tau |u| plus round-off (a gate: a re-run that disagrees makes
@@ -134,7 +125,7 @@ def check_t6(
     if cls.dim == 0:
         recovered = claimed if claimed is not None else np.linalg.lstsq(L, L @ vf, rcond=None)[0]
         err = float(np.linalg.norm(recovered - vf)) / max(float(np.linalg.norm(vf)), 1.0)
-        limit = recovery_tolerance(cls, L.shape[0])
+        limit = lstsq_tolerance(cls, L.shape[0])
         verdict, margin, reason = decide(
             {}, {"rank": cls.decision.margin}, {"recovered = v": ratio_margin(limit, err)}
         )

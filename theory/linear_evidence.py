@@ -141,16 +141,17 @@ def t1_evidence(
     point_gap = float(np.linalg.norm(cls.point - lstsq_point)) / max(nv, np.finfo(float).tiny)
     claims = {
         "member steers like v": equivalence,
-        "point = least-squares solution": ratio_margin(lstsq_tolerance(cls), point_gap),
+        "point = least-squares solution": ratio_margin(lstsq_tolerance(cls, L.shape[0]), point_gap),
     }
     holds_needs = {"row-space step seen": cmp.separation_margin()} if cls.rank else {}
     return T1Evidence(member, cmp, point_gap, claims, holds_needs)
 
 
-def lstsq_tolerance(cls: EquivalenceClass) -> float:
-    """Relative round-off allowed between ``point`` and the least-squares solution of ``L x = L v``:
-    the solve's forward error is about ``max(m, d) eps s_1 / s_r`` (s_r the smallest retained
-    singular value) also when the split is trivial (rank d, where ``split_error`` is 0)."""
+def lstsq_tolerance(cls: EquivalenceClass, rows: int) -> float:
+    """Relative round-off of a least-squares solve of an (rows, d) system ``L x = L v`` (T1's
+    ``point``, T6's recovered v): its forward error is about ``max(M, d) eps s_1 / s_r`` (M = rows,
+    s_r the smallest retained singular value), also when the split is trivial (rank d, where
+    ``split_error`` is 0); ``1e3`` times that, and at least ``1e3 d eps``."""
     s, r = cls.decision.singular_values, cls.rank
-    cond = max(cls.decision.n, cls.d) * EPS * float(s[0] / s[r - 1]) if r else 0.0
+    cond = max(rows, cls.d) * EPS * float(s[0] / s[r - 1]) if r else 0.0
     return 1e3 * max(cond, cls.d * EPS)
