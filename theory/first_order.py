@@ -126,7 +126,7 @@ def check_t3c(
       <= ``slope_tol``, and for the top row direction: |slope - 1| <= ``slope_tol``;
     - the first-order coefficient (logits, trait): |B(v + eps u_out) - B(v)| / (eps |J u_out|)
       within FIRST_ORDER_TOL of 1 at the smallest step;
-    - an exact symmetry's change (LayerNorm: along 1): at most 1e-12 max(1, eps) |B(v)|;
+    - an exact symmetry's change (LayerNorm: along 1): at most 1e-12 max(1, eps) max(|B(v)|, 1);
     - ``kl``: KL / ((eps^2/2) u^T F u) for a random u, u^T F u = |R u|^2 from the probs factor,
       within KL_TOL of 1 at the smallest step and within KL_TOL_ALL at every step.
 

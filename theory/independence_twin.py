@@ -71,9 +71,9 @@ def check_t8_twin(
     ``projection_ks_test`` at level alpha (directions: rows of A^+ and ``n_random`` random ones);
     separated means the claim is violated (margin alpha / p). With ``control_sample_sources`` (the
     same R on non-Gaussian sources) the test must separate the control, else undecided (no power
-    at this n). With ``ica_sizes`` and a control: the Amari index on the Gaussian block (median over
-    ``ica_seeds``) must stay at least ``min_error_ratio`` times the control block's at the largest
-    size, else undecided (the control falls as n^{-1/2}, the Gaussian block does not).
+    at this n). With ``ica_sizes`` and a control: the Gaussian block's Amari index (median over
+    ``ica_seeds``, default 0..6) must stay at least ``min_error_ratio`` times the control block's at
+    the largest size, else undecided (the control falls as n^{-1/2}, the Gaussian block does not).
     holds: margin = min(exact twin margin, p / alpha, alpha / p_control, ratio / min_error_ratio)
     over the gates run. dim = g (g - 1)/2 (None when undecided).
     """

@@ -147,8 +147,8 @@ def spectrum_certificate(
     """T3(a) for (problem, channel, v): dim = d - rank, witness ``null_basis`` (d, d - rank).
 
     Holds when the rank is certified, is the same at ``neighbours`` random points at distance
-    ``radius |v|`` (constant rank, the theorem's hypothesis), and the null and row bases pass their
-    re-run in forward mode through the model (``rerun_bases``: null directions move the
+    ``radius max(|v|, 1)`` (constant rank, the theorem's hypothesis), the null and row bases pass
+    their re-run in forward mode through the model (``rerun_bases``: null directions move the
     coordinates by at most the grey band's top sqrt(tau s_max), row directions by more); margin
     the smallest of the rank decision's and the re-run's. Undecided otherwise (a ``spectrum``
     passed in with wrong bases fails the re-run). Typed fields: d, singular_values, ambiguous,

@@ -260,8 +260,8 @@ def null_space_property(
     solver tolerance is about 1e-7), when a rank is in the grey band, or when n fails its re-run.
 
     method "circuits": maximum over the vertices of ker A ∩ B_1 (the normalised circuit vectors),
-    ``sum_{s <= rank A + 1} C(p, s)`` small SVDs, at most ``max_subsets``. method "lp": for each
-    |S| = k and sign pattern, one LP over the kernel, ``C(p, k) 2^(k-1)`` LPs, at most ``max_lps``.
+    ``sum_{s <= rank A + 1} C(p, s)`` small SVDs, at most ``max_subsets`` (2^16). method "lp":
+    one LP per |S| = k and sign pattern, ``C(p, k) 2^(k-1)`` LPs, at most ``max_lps`` (4096).
     """
     A = as_matrix("A", A)
     p = A.shape[1]

@@ -129,8 +129,8 @@ class TwinCheck:
 
     @property
     def margin(self) -> float:
-        """``min(tol / covariance_residual, tol / block_residual, amari / min_amari)``: >= 1 iff
-        the twin passes all three gates."""
+        """``min(tol / covariance_residual, tol / block_residual, amari / min_amari)``: >= 1 when
+        all three gates pass, < 1 when one fails, except 1 at amari == min_amari (strict gate)."""
         return min(
             ratio_margin(self.tolerance, self.covariance_residual),
             ratio_margin(self.tolerance, self.block_residual),
