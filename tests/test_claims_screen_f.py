@@ -6,6 +6,7 @@
 - ``statistical_dimension_threshold`` (psi minimised over tau >= 0, from tau = 0) is the same curve
   as ``weak_threshold`` over the whole delta range, including delta near 1 where the minimiser
   tau is small, and for tiny delta where it is large (rho_W ~ 1 / (2 ln(1/delta)), Donoho-Tanner);
+- both thresholds refuse delta below MIN_DELTA = 1e-300, where J(z) underflows;
 - ``rerun_ratio`` steps eps max(|v|, 1) from v (default eps 1e-4): for a behaviour that depends
   only on the distance to v the ratio reads the step length off exactly;
 - ``rerun_ratio`` measures u at v + eps u: with one map, the ratio for u over the ratio for u' is
@@ -22,6 +23,7 @@ import numpy as np
 import pytest
 
 from theory.phase_transition import (
+    MIN_DELTA,
     phase_transition,
     statistical_dimension_threshold,
     weak_threshold,
@@ -66,13 +68,24 @@ def test_statistical_dimension_threshold_is_the_weak_threshold(delta):
 @pytest.mark.parametrize("delta", [1e-20, 1e-40, 1e-100, 1e-300])
 def test_weak_threshold_small_delta_follows_the_donoho_tanner_asymptotic(delta):
     """The maximum / infimum run over all z, tau >= 0 (not a truncated range): for every delta in
-    (0, 1), however small, rho_W(delta) is a positive fraction, both formulas agree, and rho_W
+    [MIN_DELTA, 1) = [1e-300, 1), rho_W(delta) is a positive fraction, both formulas agree, rho_W
     follows Donoho & Tanner's asymptotic rho_W(delta) ~ 1 / (2 ln(1/delta)) as delta -> 0 (from
     above: ratio 1.02 at 1e-20, 1.003 at 1e-300)."""
     rho = weak_threshold(delta)
     assert 0.0 < rho < 1.0
     assert statistical_dimension_threshold(delta) == pytest.approx(rho, rel=1e-9)
     assert 1.0 < 2.0 * math.log(1.0 / delta) * rho < 1.03
+
+
+@pytest.mark.parametrize("delta", [9.9e-301, 1e-307, 5e-324])
+@pytest.mark.parametrize("threshold", [weak_threshold, statistical_dimension_threshold])
+def test_thresholds_refuse_delta_below_the_underflow_floor(threshold, delta):
+    """Below MIN_DELTA = 1e-300 the optimal z ~ sqrt(2 ln(1/delta)) makes J(z) subnormal, so
+    the curve cannot be computed in float64: both formulas refuse such delta with an InputError
+    naming delta instead of returning a wrong value."""
+    assert delta < MIN_DELTA
+    with pytest.raises(InputError, match="delta"):
+        threshold(delta)
 
 
 # --------------------------------------------------------------------------------------------

@@ -143,9 +143,22 @@ def _soft_threshold_risk(z: float) -> float:
     return (1 + z * z) * scipy.special.ndtr(-z) - z * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
 
 
+#: Smallest delta the thresholds accept: below it the optimal z (about sqrt(2 ln(1/delta)) > 37)
+#: puts J(z) among the subnormals and both formulas go wrong (1e-307 gives 2.7x the curve).
+MIN_DELTA = 1e-300
+
+
+def _as_delta(delta: Any) -> float:
+    """delta = m / p in [MIN_DELTA, 1), else an InputError naming delta."""
+    delta = as_fraction("delta", delta)
+    if delta < MIN_DELTA:
+        raise InputError(f"delta must be >= {MIN_DELTA:g} (J underflows below it), got {delta!r}")
+    return delta
+
+
 def weak_threshold(delta: float) -> float:
-    """Asymptotic Donoho-Tanner weak threshold rho_W(delta) for l1 / the cross-polytope (signed
-    codes), J as in ``_soft_threshold_risk``:
+    """Asymptotic Donoho-Tanner weak threshold rho_W(delta), delta in [MIN_DELTA, 1), for l1 / the
+    cross-polytope (signed codes), J as in ``_soft_threshold_risk``:
 
         rho_W(delta) = max_{z >= 0} [1 - (2/delta) J(z)] / [1 + z^2 - 2 J(z)].
 
@@ -156,7 +169,7 @@ def weak_threshold(delta: float) -> float:
     ``statistical_dimension_threshold`` computes the same curve independently (Amelunxen, Lotz,
     McCoy & Tropp 2014).
     """
-    delta = as_fraction("delta", delta)
+    delta = _as_delta(delta)
 
     def neg(z: float) -> float:
         J = _soft_threshold_risk(z)
@@ -173,7 +186,7 @@ def statistical_dimension_threshold(delta: float) -> float:
     descent-cone statistical dimension per coordinate
     ``psi(eps) = inf_{tau >= 0} eps (1 + tau^2) + (1 - eps) 2 J(tau)`` (Amelunxen, Lotz, McCoy &
     Tropp 2014, "Living on the edge", Prop. 4.5)."""
-    delta = as_fraction("delta", delta)
+    delta = _as_delta(delta)
 
     def psi(eps: float) -> float:
         f = lambda t: eps * (1 + t * t) + (1 - eps) * 2 * _soft_threshold_risk(t)
