@@ -403,9 +403,14 @@ def test_twin_search_verdict_rests_on_the_rerun(drawn):
 @settings(max_examples=10, deadline=None)  # each example re-runs the model at 3 x 7 step sizes
 @given(random_problems(shapes=[(2, 3, 5, 4)], max_alphas=1))
 def test_t3c_slope_gates_can_fail(drawn):
-    """With a slope tolerance far below the finite-difference error the gates fire."""
+    """With a slope tolerance far below the finite-difference error the gates fire: the row
+    slope's whenever it is not 1 within 1e-9, the null slope's (one-sided: O(eps^2)) exactly when
+    it is below 2 - 1e-9."""
     cert = check_t3c(drawn.problem, drawn.v, "trait", slope_tol=1e-9, kl=False)
-    assert cert.verdict is Verdict.VIOLATED and "null_slope" in cert.reason
+    d = cert.details
+    assert ("null_slope" in cert.reason) == (d["null_slope"] < 2.0 - 1e-9)
+    assert ("outside_slope" in cert.reason) == (abs(d["outside_slope"] - 1.0) > 1e-9)
+    assert cert.verdict is Verdict.VIOLATED and "outside_slope" in cert.reason
     assert cert.margin >= 1  # how many times the worst slope misses, capped by the rank margin
 
 

@@ -48,6 +48,9 @@ T3C_CLAIM = (
 #: every step).
 FIRST_ORDER_TOL = 1e-2
 KL_TOL, KL_TOL_ALL = 1e-2, 0.5
+#: A null direction's change at or below ``ROUNDOFF_CHANGE max(|B(v)|, 1)`` is round-off: its step
+#: is left out of the slope fit (a linear model moves by exactly 0 along ker J).
+ROUNDOFF_CHANGE = 1e3 * float(np.finfo(np.float64).eps)
 
 
 def _steps(name: str, eps: Any, at_least: int = 1) -> np.ndarray:
@@ -76,15 +79,28 @@ def behaviour_changes(
     return np.array([np.linalg.norm(behaviour(problem, vec + x * dirn, channel) - base) for x in e])
 
 
+def _exp_excess(x: np.ndarray) -> np.ndarray:
+    """e^x - 1 - x (>= 0) without cancellation: its Taylor series to x^8 where |x| < 1e-2."""
+    small = np.abs(x) < 1e-2
+    t = np.where(small, x, 0.0)
+    series = t * t / 2 * (1 + t / 3 * (1 + t / 4 * (1 + t / 5 * (1 + t / 6 * (1 + t / 7)))))
+    return np.where(small, series, np.expm1(x) - x)
+
+
 def kl_divergences(problem: LocalProblem, v: Any, u: Any, eps: ArrayLike) -> np.ndarray:
-    """sum over (alpha, prompt, position) of KL(p_v || p_{v + eps u}), from log-softmax."""
+    """sum over (alpha, prompt, position) of KL(p_v || p_{v + eps u}) = log sum_i p_i e^{d_i} with
+    d = dz - <p, dz> (dz the logit change), as log1p(sum_i p_i (e^{d_i} - 1 - d_i)): never
+    negative, and free of the cancellation of sum p (log p - log q) (round-off eps |z| |dz|)."""
     e = _steps("eps", eps)
     vec, dirn = problem.vector(v), problem.vector(u, "u")
-    lp = observe(problem, vec, "logprobs")
-    p = np.exp(lp)
-    return np.array(
-        [float(np.sum(p * (lp - observe(problem, vec + x * dirn, "logprobs")))) for x in e]
-    )
+    z = observe(problem, vec, "logits")
+    p = np.exp(observe(problem, vec, "logprobs"))
+    out = []
+    for x in e:
+        dz = observe(problem, vec + x * dirn, "logits") - z
+        d = dz - np.sum(p * dz, axis=-1, keepdims=True)
+        out.append(float(np.sum(np.log1p(np.sum(p * _exp_excess(d), axis=-1)))))
+    return np.array(out)
 
 
 def _default_eps(v: np.ndarray) -> np.ndarray:
@@ -122,13 +138,17 @@ def check_t3c(
 ) -> Certificate:
     """T3(c), each gate with margin ``tolerance / |deviation|`` (>= 1 iff it passes):
 
-    - the fitted log-log slope of |B(v + eps u) - B(v)| for a random null direction: |slope - 2|
-      <= ``slope_tol``, and for the top row direction: |slope - 1| <= ``slope_tol``;
+    - the fitted log-log slope of |B(v + eps u) - B(v)| for a random null direction (O(eps^2)):
+      slope >= 2 - ``slope_tol`` over the steps whose change exceeds round-off
+      (``ROUNDOFF_CHANGE max(|B(v)|, 1)``; inf when fewer than two do), and for the top row
+      direction (order eps): |slope - 1| <= ``slope_tol``;
     - the first-order coefficient (logits, trait): |B(v + eps u_out) - B(v)| / (eps |J u_out|)
       within FIRST_ORDER_TOL of 1 at the smallest step;
     - an exact symmetry's change (LayerNorm: along 1): at most 1e-12 max(1, eps) max(|B(v)|, 1);
     - ``kl``: KL / ((eps^2/2) u^T F u) for a random u, u^T F u = |R u|^2 from the probs factor,
-      within KL_TOL of 1 at the smallest step and within KL_TOL_ALL at every step.
+      within KL_TOL of 1 at the smallest step and within KL_TOL_ALL at every step; when the
+      probs rank is 0 or u^T F u = 0, KL = 0 at every step passes, else the ratio is undefined
+      (undecided unless another gate fails).
 
     ``eps`` may come in any order; it is sorted ascending (``details["eps"]``), so index 0 is the
     smallest step. Holds when the rank is certified and every gate passes (margin: the smallest,
@@ -149,13 +169,15 @@ def check_t3c(
     u_null, u_out = first_order_directions(spec, symmetries, seed)
     details: dict[str, Any] = {**labels(problem), "eps": steps, "null_dim": spec.null_dim}
     gates: dict[str, float] = {}  # name -> tolerance / |deviation|
+    reason = ""
     witness = {"v": vec}
     scale = max(float(np.linalg.norm(behaviour(problem, vec, channel))), 1.0)
     if u_null is not None:
         ch = behaviour_changes(problem, vec, u_null, channel, steps)
-        slope = fitted_slope(steps, ch)
+        seen = ch > ROUNDOFF_CHANGE * scale  # O(eps^2): a slope >= 2, or round-off at every step
+        slope = fitted_slope(steps[seen], ch[seen]) if seen.sum() >= 2 else math.inf
         details.update(null_changes=ch, null_slope=slope)
-        gates["null_slope"] = ratio_margin(slope_tol, abs(slope - 2.0))
+        gates["null_slope"] = ratio_margin(slope_tol, max(0.0, 2.0 - slope))
         witness["u_null"] = u_null
     if LAYERNORM_MEAN in symmetries:
         ch = behaviour_changes(problem, vec, ones_direction(problem.d), channel, steps)
@@ -179,16 +201,21 @@ def check_t3c(
         u /= np.linalg.norm(u)
         uFu = fisher.quadratic_form(u)
         kls = kl_divergences(problem, vec, u, steps)
-        ratios = kls / (0.5 * steps**2 * uFu)
-        details.update(kl=kls, uFu=uFu, kl_ratios=ratios, kl_ratio=float(ratios[0]))
-        details["kl_ratio_error_slope"] = fitted_slope(steps, np.abs(ratios - 1.0))
-        gates["kl"] = ratio_margin(KL_TOL, abs(float(ratios[0]) - 1.0))
-        gates["kl_all"] = ratio_margin(KL_TOL_ALL, float(np.max(np.abs(ratios - 1.0))))
+        details.update(kl=kls, uFu=uFu)
         witness["u_kl"] = u
+        if fisher.rank > 0 and uFu > 0:
+            ratios = kls / (0.5 * steps**2 * uFu)
+            details.update(kl_ratios=ratios, kl_ratio=float(ratios[0]))
+            details["kl_ratio_error_slope"] = fitted_slope(steps, np.abs(ratios - 1.0))
+            gates["kl"] = ratio_margin(KL_TOL, abs(float(ratios[0]) - 1.0))
+            gates["kl_all"] = ratio_margin(KL_TOL_ALL, float(np.max(np.abs(ratios - 1.0))))
+        elif np.any(kls):  # F u = 0: KL = O(eps^3), and KL / ((eps^2/2) u^T F u) is undefined
+            reason = "u^T F u = 0 (probs flat to first order along u): the KL ratio is undefined"
+        else:  # KL = 0 = (eps^2/2) u^T F u at every step
+            gates["kl"] = math.inf
     details["gate_margins"] = gates
     failed = [k for k, m in gates.items() if m < 1]
     dec = spec.decision
-    reason = ""
     if not dec.certified:
         verdict, margin = Verdict.UNDECIDED, min_margin(dec.margin, *gates.values())
         reason = "rank not certified: singular values in the grey band"
@@ -197,6 +224,8 @@ def check_t3c(
         verdict = Verdict.VIOLATED
         margin = min_margin(dec.margin, 1.0 / worst if worst > 0 else math.inf)
         reason = "gates failed: " + ", ".join(failed)
+    elif reason:
+        verdict, margin = Verdict.UNDECIDED, min_margin(dec.margin, *gates.values())
     else:
         verdict, margin = Verdict.HOLDS, min_margin(dec.margin, *gates.values())
     return Certificate(
