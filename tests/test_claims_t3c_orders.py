@@ -10,7 +10,10 @@
 - where the Fisher form vanishes (J = 0, so u^T F u = 0) the KL ratio KL / ((eps^2/2) u^T F u) is
   undefined when KL > 0: undecided with that reason (not an error), KL itself reported; a constant
   model (KL = 0 = (eps^2/2) u^T F u at every step) holds;
-- ``kl_divergences`` matches a 50-digit KL from eps = 1 down to eps = 1e-8 and is never negative.
+- a kink that autodiff puts in ker J but that moves B at order eps is caught (null slope 1), with
+  or without a constant offset of 1e5 in B;
+- ``kl_divergences`` matches a 50-digit KL from eps = 1 down to eps = 1e-8 and is never negative,
+  and stays finite (and exact) for a logit change of 800.
 """
 
 from __future__ import annotations
@@ -162,3 +165,40 @@ def test_kl_divergences_are_accurate_down_to_tiny_steps(seed):
     exact = np.array([_exact_kl(z, observe(problem, v + x * u, "logits")) for x in eps])
     assert np.all(kl >= 0)
     np.testing.assert_allclose(kl, exact, rtol=1e-6)
+
+
+def _kink_along(p, h):
+    """y = h + offset + kappa |h . n| e: autodiff gives J n = 0 at h . n = 0 (the kink's
+    derivative is taken as 0), yet B moves like kappa eps |e W_U| along n: first order."""
+    return h + p["offset"] + p["kappa"] * jnp.abs(h @ p["n"])[..., None] * p["e"]
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e5])
+def test_t3c_catches_a_first_order_change_along_a_null_direction(offset):
+    """A kink puts n in the computed ker J while B moves at order eps along it: the null slope is
+    1 and the check is violated, also when a constant offset makes |B(v)| ~ 1e5 (the round-off
+    floor scales with |B(v)| but stays below a change of 1e-6 eps |B(v)|)."""
+    rng = np.random.default_rng(4)
+    w_u = rng.standard_normal((D, 2)) @ rng.standard_normal((2, 5))
+    n = _kernel_direction(w_u)
+    v = rng.standard_normal(D)
+    v -= (v @ n) * n
+    params = {"n": n, "e": rng.standard_normal(D), "kappa": 1e-6}
+    params["offset"] = offset * np.array([1.0, 0.3, -0.5])
+    cert = check_t3c(_problem(_kink_along, params, w_u), v, "logits", kl=False)
+    assert cert.rank == 2
+    assert cert.details["null_slope"] == pytest.approx(1.0, abs=0.05)
+    assert cert.verdict is Verdict.VIOLATED and "null_slope" in cert.reason
+
+
+def test_kl_divergences_stay_finite_when_the_logit_change_is_large():
+    """z = [0, -600] moved to [0, 200]: e^d overflows a naive form, yet KL(p || q) = 200 + log(1 +
+    e^-200) - log(1 + e^-600) is finite; it matches the 50-digit value to 1e-12."""
+    w_u = np.zeros((D, 2))
+    w_u[0, 1] = -600.0
+    problem = _problem(_identity, {}, w_u)
+    v, u = np.array([1.0, 0.0, 0.0]), np.array([-1.0, 0.0, 0.0])
+    kl = kl_divergences(problem, v, u, [4.0 / 3.0])
+    z, z2 = observe(problem, v, "logits"), observe(problem, v + 4.0 / 3.0 * u, "logits")
+    assert np.allclose(z2.ravel(), [0.0, 200.0])
+    assert kl[0] == pytest.approx(_exact_kl(z, z2), rel=1e-12)
