@@ -156,11 +156,12 @@ def check_t3c(
       probs rank is 0 or u^T F u = 0, KL = 0 at every step passes, else the ratio is undefined
       (undecided unless another gate fails).
 
-    ``eps`` may come in any order; it is sorted ascending (``details["eps"]``), so index 0 is the
-    smallest step. Holds when the rank is certified and every gate passes (margin: the smallest,
-    with the rank's); violated when the rank is certified and a gate fails (margin: the largest
-    failing |deviation| / tolerance, at most the rank's margin); undecided when the rank is not
-    certified, or (margin 0) when the KL ratio is undefined and no gate fails.
+    ``eps`` (default: 7 steps ``max(|v|, 1) geomspace(1e-5, 1e-2, 7)``) may come in any order; it
+    is sorted ascending (``details["eps"]``), so index 0 is the smallest step. Holds when the rank
+    is certified and every gate passes (margin: the smallest, with the rank's); violated when the
+    rank is certified and a gate fails (margin: the largest failing |deviation| / tolerance, at
+    most the rank's margin); undecided when the rank is not certified, or (margin 0) when the KL
+    ratio is undefined and no gate fails.
     """
     problem = as_problem(problem)
     channel = as_channel(channel)

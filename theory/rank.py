@@ -3,7 +3,8 @@
 Singular values s_1 >= ... >= s_n of an (M, d) matrix are split by a tolerance tau (default
 ``max(M, d) * eps * s_1``): those <= tau count as zero, so ``rank = #{s_i > tau}``. The decision is
 *certified* only when no singular value sits in the grey band ``(tau, sqrt(tau * s_1))``, i.e. every
-retained value is nearer, on a log scale, to s_1 than to the noise floor tau. A tolerance the user
+retained value is nearer, on a log scale, to s_1 than to the noise floor tau (for a derived matrix,
+the scale it inherits its round-off from takes s_1's place in tau and in the band). A tolerance the user
 chose also has a band below it, ``(tau / 10, tau]``: a value just under a hand-picked cut-off is as
 doubtful as one just above. Otherwise the rank is *undecided* and the values in the band are
 reported. The margin is ``s_r / sqrt(tau * s_1)`` for the smallest retained s_r, and with a user's
@@ -75,9 +76,9 @@ def decide_rank_from_singular_values(
 ) -> RankDecision:
     """Rank decision from a spectrum; ``shape`` is the matrix shape (for the default tolerance).
 
-    ``scale`` (default s_1) is the magnitude the default tolerance is relative to: pass the norm of
-    the matrix a derived one came from (e.g. |W|_2 for the centred P W), whose round-off it
-    inherits.
+    ``scale`` (default s_1) is the magnitude the default tolerance and the grey band's top
+    ``sqrt(tau * scale)`` are relative to: pass the norm of the matrix a derived one came from
+    (e.g. |W|_2 for the centred P W), whose round-off it inherits.
     """
     tol = as_tolerance("tol", tol)
     shape = _as_shape(shape)
@@ -90,8 +91,9 @@ def decide_rank_from_singular_values(
         raise InputError(
             f"scale must be at least the largest singular value {s_max:.3g}, got {scale!r}"
         )
-    tau = default_tolerance(shape, s_max if scale is None else scale) if tol is None else tol
-    band_top = math.sqrt(tau * s_max) if s_max > tau else tau
+    top = s_max if scale is None else scale  # the magnitude both the floor and the band refer to
+    tau = default_tolerance(shape, top) if tol is None else tol
+    band_top = math.sqrt(tau * top) if top > tau else tau
     kept = s[s > tau]
     rank = int(kept.size)
     ambiguous = kept[kept < band_top]
