@@ -126,8 +126,8 @@ def twin_search(
     The member w is re-run through ``verify`` (default: the problem's own behaviour map; pass a
     map that runs the whole model): residual |B(w) - B(v)| / |B(v) - B(0)| (``theory.residual``),
     held to ``max(1e-8, residual_tol)``. Holds when the re-run passes (margin tolerance /
-    residual) and the walk moved, or ker J(v) = 0 with a certified rank and nothing to move along
-    (locally identifiable); undecided when the re-run fails or the walk accepted no step.
+    residual) and the walk moved (cos(w, v) < 1 - 1e-9), or ker J(v) = 0 with a certified rank and
+    nothing to move along (locally identifiable); undecided if the re-run fails or it did not move.
     Typed fields: cosine, residual, residual_tolerance, model, layer, channel, d, symmetries, and
     cosine_range when the only free direction is the LayerNorm symmetry (null dim 1): the class is
     then locally v + span(1), whose cosines to v fill (-|<v, 1>| / (|v| |1|), 1].

@@ -1,15 +1,15 @@
 """Certified numerical rank from singular values (docs/theorems.md section 3).
 
-Singular values s_1 >= ... >= s_n of an (M, d) matrix are split by a tolerance tau (default
-``max(M, d) * eps * s_1``): those <= tau count as zero, so ``rank = #{s_i > tau}``. The decision is
+Singular values s_1 >= ... >= s_n of an (M, d) matrix are split by a tolerance tau (default ``max(M,
+d) * eps * s_1``): those <= tau count as zero, so ``rank = #{s_i > tau}``. The decision is
 *certified* only when no singular value sits in the grey band ``(tau, sqrt(tau * s_1))``, i.e. every
 retained value is nearer, on a log scale, to s_1 than to the noise floor tau (for a derived matrix,
-the scale it inherits its round-off from takes s_1's place in tau and in the band). A tolerance the user
-chose also has a band below it, ``(tau / 10, tau]``: a value just under a hand-picked cut-off is as
-doubtful as one just above. Otherwise the rank is *undecided* and the values in the band are
-reported. The margin is ``s_r / sqrt(tau * s_1)`` for the smallest retained s_r, and with a user's
-tolerance also ``(tau / 10) / s_{r+1}`` for the largest dropped one: >= 1 iff the decision is
-certified (infinite when nothing sits near either edge).
+the scale it inherits its round-off from takes s_1's place in tau and in the band). A tolerance the
+user chose also has a band below it, ``(tau / 10, tau]``: a value just under a hand-picked cut-off
+is as doubtful as one just above. Otherwise the rank is *undecided* and the values in the band are
+reported. The margin is ``s_r / sqrt(tau * s_1)`` (s_1 or the scale) for the smallest retained s_r,
+and with a user's tolerance also ``(tau / 10) / s_{r+1}`` for the largest dropped one: >= 1 iff the
+decision is certified (infinite when nothing sits near either edge).
 """
 
 from __future__ import annotations
