@@ -1,7 +1,7 @@
 """Certified numerical rank from singular values (docs/theorems.md section 3).
 
-Singular values s_1 >= ... >= s_n of an (M, d) matrix are split by a tolerance tau (default ``max(M,
-d) * eps * s_1``): those <= tau count as zero, so ``rank = #{s_i > tau}``. The decision is
+Singular values s_1 >= ... >= s_n of an (M, d) matrix are split by a tolerance tau (default
+``max(M, d) * eps * s_1``): those <= tau count as zero, so ``rank = #{s_i > tau}``. The decision is
 *certified* only when no singular value sits in the grey band ``(tau, sqrt(tau * s_1))``, i.e. every
 retained value is nearer, on a log scale, to s_1 than to the noise floor tau (for a derived matrix,
 the scale it inherits its round-off from takes s_1's place in tau and in the band). A tolerance the
