@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -164,3 +165,15 @@ def test_tests_importing_counts_a_file_that_walks_the_package_as_importing_every
     for module in ("amari", "estimators", "ica"):
         assert walker in mutation.tests_importing(module, durations)
     assert "tests/test_rank.py::test_b" not in mutation.tests_importing("ica", durations)
+
+
+def test_every_recorded_equivalent_mutant_names_a_current_site():
+    """bench/mutation_equivalent.json is keyed module:line:col:change: an entry whose key no longer
+    names a site of theory/ (its source moved) would silently stop excluding its mutant."""
+    recorded = json.loads((ROOT / "bench" / "mutation_equivalent.json").read_text())
+    current = set()
+    for module in {key.split(":")[0] for key in recorded}:
+        source = (ROOT / "theory" / f"{module}.py").read_text()
+        current |= {site.key for site in mutation.sites(module, source)}
+    assert sorted(set(recorded) - current) == []
+    assert all(isinstance(reason, str) and len(reason) > 20 for reason in recorded.values())

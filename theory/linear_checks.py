@@ -191,9 +191,9 @@ def check_t1b(
     samples: int = 256,
 ) -> Certificate:
     """Check T1b: sampled members' cosines lie in the predicted interval; along the ray
-    ``v_id - s k/|k|`` the measured cosines follow ``ray_cosine`` (whose strict decrease and limit
-    are proved exactly in proofs_check); three ray members are re-run through ``behaviour`` and
-    must steer like v. Each is a gate of the verdict."""
+    ``v_id - s k/|k|`` the measured cosines follow ``ray_cosine`` (decrease and limit proved in
+    proofs_check), whose value at s = 1e300 is the infimum within 1e-12 (margin 1e-12 / gap); three
+    ray members are re-run through ``behaviour`` and must steer like v. Each gates the verdict."""
     seed = as_seed("seed", seed)
     Lf, vf, cls, B = prepare(L, v, tol, behaviour)
     samples = as_sample_size("samples", samples, Lf.shape[1])
