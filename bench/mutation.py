@@ -39,7 +39,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import collections
 import copy
+import dataclasses
 import json
 import math
 import os
@@ -99,10 +101,12 @@ class Site:
     line: int
     col: int
     change: str
+    end: int | None = None  # end column, named only where line, col and change are shared
 
     @property
     def key(self) -> str:
-        return f"{self.module}:{self.line}:{self.col}:{self.change}"
+        tail = "" if self.end is None else f"~{self.end}"
+        return f"{self.module}:{self.line}:{self.col}:{self.change}{tail}"
 
 
 def _skipped_nodes(tree: ast.AST) -> set[int]:
@@ -162,12 +166,19 @@ def sites(module: str, source: str) -> list[Site]:
     tree = ast.parse(source)
     skip = _skipped_nodes(tree)
     out = []
+    ends = {}
     for index, node in enumerate(ast.walk(tree)):
         if id(node) in skip:
             continue
         for change in _changes(node):
             out.append(Site(module, index, node.lineno, node.col_offset, change))
-    return out
+            ends[index] = node.end_col_offset
+    # a * b * c: both products start at a's column, so their keys also carry the end column
+    shared = collections.Counter(site.key for site in out)
+    return [
+        dataclasses.replace(site, end=ends[site.index]) if shared[site.key] > 1 else site
+        for site in out
+    ]
 
 
 def mutate(source: str, site: Site) -> str:
@@ -545,7 +556,7 @@ def main(argv=None) -> int:
         "--try",
         dest="try_key",
         metavar="KEY",
-        help="run one mutant (a key of the report, module:line:col:change) against --tests",
+        help="run one mutant (a key of the report, module:line:col:change[~end]) against --tests",
     )
     p.add_argument("--tests", nargs="+", default=[], help="with --try: test files or node ids")
     args = p.parse_args(argv)

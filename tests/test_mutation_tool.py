@@ -177,3 +177,13 @@ def test_every_recorded_equivalent_mutant_names_a_current_site():
         current |= {site.key for site in mutation.sites(module, source)}
     assert sorted(set(recorded) - current) == []
     assert all(isinstance(reason, str) and len(reason) > 20 for reason in recorded.values())
+
+
+def test_every_site_of_theory_has_its_own_key():
+    """a * b * c holds two products that start at a's column: their keys carry the end column, so
+    a key names one mutant (--try, --again and the equivalent list look mutants up by key)."""
+    for path in sorted((ROOT / "theory").glob("*.py")):
+        keys = [site.key for site in mutation.sites(path.stem, path.read_text())]
+        assert len(keys) == len(set(keys)), path.name
+    found = mutation.sites("m", "y = a * b * c\n")
+    assert sorted(site.key for site in found) == ["m:1:4:Mult->Div~13", "m:1:4:Mult->Div~9"]
