@@ -13,7 +13,8 @@
 - a kink that autodiff puts in ker J but that moves B at order eps is caught (null slope 1), with
   or without a constant offset of 1e5 in B;
 - ``kl_divergences`` matches a 50-digit KL from eps = 1 down to eps = 1e-8 and is never negative,
-  and stays finite (and exact) for a logit change of 800.
+  and stays finite (and exact) for a logit change of 800;
+- the default steps are the documented 7, max(|v|, 1) geomspace(1e-5, 1e-2, 7).
 """
 
 from __future__ import annotations
@@ -202,3 +203,18 @@ def test_kl_divergences_stay_finite_when_the_logit_change_is_large():
     z, z2 = observe(problem, v, "logits"), observe(problem, v + 4.0 / 3.0 * u, "logits")
     assert np.allclose(z2.ravel(), [0.0, 200.0])
     assert kl[0] == pytest.approx(_exact_kl(z, z2), rel=1e-12)
+
+
+@pytest.mark.parametrize("scale", [0.3, 4.0])
+def test_t3c_default_steps_are_seven_from_1e_5_to_1e_2_times_max_norm_one(scale):
+    """The documented default eps: 7 steps max(|v|, 1) geomspace(1e-5, 1e-2, 7) (so |v| < 1
+    steps from 1e-5); leaving eps out gives the certificate of those steps passed explicitly."""
+    rng = np.random.default_rng(7)
+    w_u = rng.standard_normal((D, 2)) @ rng.standard_normal((2, 5))
+    v = rng.standard_normal(D)
+    v *= scale / np.linalg.norm(v)
+    problem = _problem(_identity, {}, w_u)
+    steps = max(float(np.linalg.norm(v)), 1.0) * np.geomspace(1e-5, 1e-2, 7)
+    default = check_t3c(problem, v, "logits")
+    np.testing.assert_array_equal(default.details["eps"], steps)
+    assert default == check_t3c(problem, v, "logits", eps=steps)
