@@ -3,7 +3,7 @@
 - T1b: the re-run residual of the ray members is held to ``allowed_residual(class)``
   (``residual_tolerance``), and both are None when v has no ray (k = 0 or v_id = 0);
 - T3(c): the exact-symmetry gate measures max_eps |B(v + eps 1/sqrt(d)) - B(v)| relative to
-  max(|B(v)|, 1) and passes iff that is at most 1e-12 max(1, max eps);
+  max(|B(v)|, 1) and passes iff that is at most 1e-12 (steps below 1, where max(1, max eps) = 1);
 - T3(a): the constant-rank neighbours sit at distance radius * max(|v|, 1) from v, also when
   |v| < 1 (a ball of constant rank of radius rho > radius around v gives holds).
 """
@@ -24,6 +24,8 @@ from theory.linear_checks import check_t1b
 from theory.linear_evidence import RESIDUAL_TOL, allowed_residual
 from theory.local import LAYERNORM_MEAN, spectrum_certificate
 from theory.local_problem import LocalProblem
+
+from .test_claims_screen_e import RHO, _ball_problem
 
 # ---------------------------------------------------------------------------------------------
 # T1b: the residual and the tolerance it is held to
@@ -113,22 +115,6 @@ def test_t3c_symmetry_change_is_relative_to_max_of_behaviour_norm_and_one(c, tar
 
 # ---------------------------------------------------------------------------------------------
 # T3(a): where the neighbours are drawn when |v| < 1
-
-RHO = 0.1
-
-
-def _ball_downstream(p, h):
-    """y = (q(h) h_0, h_1, ...) with q = relu(|h - c|^2 - rho^2)^2: rank d - 1 on the open ball
-    |h - c| < rho (e_0 is killed), rank d off its closure (with c_0 = 0)."""
-    q = jnp.maximum(jnp.sum((h - p["c"]) ** 2, axis=-1, keepdims=True) - p["rho"] ** 2, 0.0) ** 2
-    return jnp.concatenate([q * h[..., :1], h[..., 1:]], axis=-1)
-
-
-def _ball_problem(centre: np.ndarray) -> LocalProblem:
-    params = {"c": jnp.asarray(centre), "rho": jnp.asarray(RHO)}
-    fn = jax.tree_util.Partial(_ball_downstream, params)
-    w_u = np.random.default_rng(0).standard_normal((3, 4))
-    return LocalProblem(fn, np.zeros((1, 1, 3)), w_u)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ operator or constant breaks it:
 - T2c, when 1_V is in the range of W: the built member's part along W^+ 1_V is |v| (1 when v = 0),
   so the logits move by the constant |v| / |W^+ 1_V| and the softmax is unchanged (holds);
 - ``split_null_vector`` splits a support T, a set: a subset with a repeated index is refused with
-  an InputError, and a valid split gives two codes of sizes ceil(|T|/2), floor(|T|/2) that sum to n.
+  an InputError, and a valid split gives two codes of sizes ceil(|T|/2), floor(|T|/2) with
+  a - a' = n_T.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 - ``match_rows`` maximises the summed row-normalised |p_{perm[j], j}| / max_l |p_{perm[j], l}|
   (brute force over all permutations on rows of very different scales);
-- ``basis_pursuit`` returns frozen evidence: its code cannot be overwritten (l1 and residual are
-  computed from it);
+- ``basis_pursuit`` returns frozen evidence: its code cannot be overwritten (its reported l1 is
+  |code|_1);
 - basis pursuit of the zero code (empty support, no A_S): holds, 0 is returned, no rank;
 - basis pursuit, holds: the margin is the min of RECOVERY_TOL / error, the rank margin of A_S,
   DUAL_TOL / e and (1 - decision_tol) / t, and ``ambiguous`` is A_S's grey-band spectrum;

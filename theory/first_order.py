@@ -217,7 +217,7 @@ def check_t3c(
             gates["kl"] = ratio_margin(KL_TOL, abs(float(ratios[0]) - 1.0))
             gates["kl_all"] = ratio_margin(KL_TOL_ALL, float(np.max(np.abs(ratios - 1.0))))
         elif np.any(kls):  # F u = 0: KL = O(eps^3), and KL / ((eps^2/2) u^T F u) is undefined
-            reason = "u^T F u = 0 (probs flat to first order along u): the KL ratio is undefined"
+            reason = "probs rank 0 or u^T F u = 0 (flat to first order along u): KL ratio undefined"
         else:  # KL = 0 = (eps^2/2) u^T F u at every step
             gates["kl"] = math.inf
     details["gate_margins"] = gates

@@ -40,9 +40,9 @@ def centre_logits(W: Any):
 
 
 def logit_scale(W: np.ndarray) -> float:
-    """|W|_2: the default tolerance for P W is taken at the scale of W itself, since centring can
-    leave P W at round-off level (e.g. W = 1 c^T), where a tolerance relative to |P W| would
-    promote round-off to rank."""
+    """|W|_2: the default tolerance for P W and its grey band's top are taken at the scale of W,
+    since centring can leave P W at round-off level (e.g. W = 1 c^T), where a tolerance relative
+    to |P W| would promote round-off to rank."""
     return float(np.linalg.norm(as_matrix("W", W), 2))
 
 
