@@ -14,7 +14,10 @@
   or without a constant offset of 1e5 in B;
 - ``kl_divergences`` matches a 50-digit KL from eps = 1 down to eps = 1e-8 and is never negative,
   and stays finite (and exact) for a logit change of 800;
-- the default steps are the documented 7, max(|v|, 1) geomspace(1e-5, 1e-2, 7).
+- the default steps are the documented 7, max(|v|, 1) geomspace(1e-5, 1e-2, 7);
+- ``_exp_excess`` is e^x - 1 - x to 1e-13 on both sides of its series switch at |x| = 1e-2;
+- violated: the margin is the worst miss (1 / the smallest failing gate margin), capped by the
+  rank margin.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ import numpy as np
 import pytest
 
 from theory.certificate import Verdict
-from theory.first_order import ROUNDOFF_CHANGE, check_t3c, kl_divergences
+from theory.first_order import ROUNDOFF_CHANGE, _exp_excess, check_t3c, kl_divergences
+from theory.jacobian import local_spectrum
 from theory.local_problem import LocalProblem
 from theory.observations import observe
 
@@ -218,3 +222,34 @@ def test_t3c_default_steps_are_seven_from_1e_5_to_1e_2_times_max_norm_one(scale)
     default = check_t3c(problem, v, "logits")
     np.testing.assert_array_equal(default.details["eps"], steps)
     assert default == check_t3c(problem, v, "logits", eps=steps)
+
+
+def test_exp_excess_is_e_to_the_x_minus_one_minus_x_to_full_precision():
+    """e^x - 1 - x on both sides of the series' switch at |x| = 1e-2 (and far from it), against
+    50-digit arithmetic: relative error below 1e-13 (a wrong series term at x ~ 1e-2 is off by
+    x^3 / 60 ~ 1e-8), never negative."""
+    mpmath.mp.dps = 50
+    xs = np.concatenate([np.geomspace(1e-8, 5.0, 60), -np.geomspace(1e-8, 5.0, 60), [0.0099999]])
+    got = _exp_excess(xs)
+    exact = np.array([float(mpmath.expm1(mpmath.mpf(x)) - mpmath.mpf(x)) for x in xs])
+    assert np.all(got >= 0)
+    np.testing.assert_allclose(got, exact, rtol=1e-13, atol=0)
+
+
+def test_t3c_violated_margin_is_the_worst_miss_capped_by_the_rank_margin():
+    """Violated: margin = min(rank margin, max over failing gates of |deviation| / tolerance), the
+    latter being 1 / (the smallest failing gate margin)."""
+    rng = np.random.default_rng(4)
+    w_u = rng.standard_normal((D, 2)) @ rng.standard_normal((2, 5))
+    n = _kernel_direction(w_u)
+    v = rng.standard_normal(D)
+    v -= (v @ n) * n
+    params = {"n": n, "e": rng.standard_normal(D), "kappa": 1e-6, "offset": np.zeros(D)}
+    problem = _problem(_kink_along, params, w_u)
+    cert = check_t3c(problem, v, "logits", kl=False)
+    gates = cert.details["gate_margins"]
+    worst = min(m for m in gates.values() if m < 1)
+    rank_margin = local_spectrum(problem, v, "logits").decision.margin
+    assert cert.verdict is Verdict.VIOLATED
+    assert cert.margin == pytest.approx(min(rank_margin, 1.0 / worst), rel=1e-12)
+    assert 1.0 / worst < rank_margin  # the miss, not the rank, sets it here
