@@ -14,11 +14,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-import sys
 
 import jax.numpy as jnp
 import numpy as np
@@ -29,6 +25,8 @@ from theory.certificate import Verdict
 from theory.gates import over
 from theory.independence import check_t8_rate, check_t8_twin
 from theory.jacobian_kernels import _hellinger_factor
+
+from .host_devices import run_on_two_host_devices
 
 # ---------------------------------------------------------------------------------------------
 # theory.gates.over
@@ -200,12 +198,7 @@ print(json.dumps(out))
 def test_two_device_trait_rows_place_chunk_k_on_device_k_mod_d():
     """Chunks of one prompt over two host devices (five chunks per strength): chunk k runs on
     device k mod 2, and the rows are the one-device rows, (alpha, prompt) order."""
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    run = subprocess.run(
-        [sys.executable, "-c", TRAIT_ROWS], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    out = json.loads(run.stdout.strip().splitlines()[-1])
+    out = run_on_two_host_devices(TRAIT_ROWS)
     assert out["devices"] == 2
     ids = out["ids"]
     assert out["placed"] == [ids[k % 2] for _ in range(2) for k in range(5)]

@@ -19,11 +19,7 @@ that the other tests leave unstated.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-import sys
 
 import jax.numpy as jnp
 import numpy as np
@@ -37,6 +33,8 @@ from theory.jacobian import EngineOptions, LocalProblem, coordinates, local_spec
 from theory.level_set import _gauss_newton, twin_search
 from theory.local_common import as_options, exact_symmetries
 from theory.validation import InputError
+
+from .host_devices import run_on_two_host_devices
 
 
 def _square(h):
@@ -184,12 +182,7 @@ print(json.dumps(out))
 def test_two_devices_spread_the_prompts_and_keep_the_one_device_numbers():
     """Two host devices: devices=2 folds per device (mesh of 2), trait chunks of ceil(7 / 2) = 4
     prompts, J^T J and the trait rows of one device; prompt_mesh(n) spans the first n devices."""
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    run = subprocess.run(
-        [sys.executable, "-c", TWO_DEVICES], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    out = json.loads(run.stdout.strip().splitlines()[-1])
+    out = run_on_two_host_devices(TWO_DEVICES)
     assert out["devices"] == 2
     assert out["mesh"] == [1, 2, 2] and out["mesh_first"]
     assert out["folds"] == [2]  # devices=1 runs the plain loop, devices=2 the per-device fold

@@ -4,14 +4,11 @@
 JAX fixes its device count when it starts, so the two-device run is a subprocess with
 ``XLA_FLAGS=--xla_force_host_platform_device_count=2`` (two CPU devices)."""
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
 from theory.jacobian import EngineOptions
+
+from .host_devices import run_on_two_host_devices
 
 SCRIPT = r"""
 import json, numpy as np, jax
@@ -39,12 +36,7 @@ print(json.dumps(out))
 
 @pytest.mark.slow
 def test_two_devices_give_the_one_device_singular_values():
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    run = subprocess.run(
-        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert run.returncode == 0, run.stderr
-    out = json.loads(run.stdout.strip().splitlines()[-1])
+    out = run_on_two_host_devices(SCRIPT, timeout=600)
     assert out.pop("devices") == 2
     assert len(out) == 8
     for key, (err, rank_one, rank_two) in out.items():  # trait rows: row counts, not ranks
