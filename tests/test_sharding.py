@@ -49,3 +49,44 @@ def test_devices_must_be_a_local_device_count():
         EngineOptions(devices=0)
     with pytest.raises(ValueError, match="devices"):
         EngineOptions(devices=10_000)
+
+
+@pytest.mark.parametrize("channel", ["logits", "probs"])
+@pytest.mark.parametrize("chunk", [2, 3])
+def test_the_shard_map_program_folds_the_one_device_factor(channel, chunk):
+    """The accelerator path (one ``shard_map`` program over the mesh) on a one-device mesh: its
+    factor R satisfies R^T R = J^T J of the plain loop, as does the factor of the devices folding in
+    turns, the default on host devices (N = 7 prompts: the last chunk is padded with weight-0
+    repeats)."""
+    import jax.numpy as jnp
+    import numpy as np
+    import scipy.linalg
+
+    from synthetic.local_problems import local_problem, steering_vector
+    from synthetic.zoo import load_model, make_prompts
+    from theory.jacobian import _options, square_root_factor
+    from theory.jacobian_sharding import prompt_mesh, sharded_factor
+
+    m = load_model("tiny-ln")
+    problem = local_problem(m, 1, prompts=make_prompts(m, 7, 6, 0), alphas=(1.0, 2.0))
+    vec = jnp.asarray(problem.vector(steering_vector(m)))
+    args = problem.jax_args(channel)
+    k = min(problem.vocab, problem.d)
+    r_u = jnp.asarray(scipy.linalg.qr(problem.w_u.T, mode="r")[0][:k])
+    opt = _options(EngineOptions(devices=1))
+    shard = sharded_factor(
+        problem, vec, channel, args, r_u, chunk, opt, prompt_mesh(1), in_turns=False
+    )
+    turns = sharded_factor(
+        problem, vec, channel, args, r_u, chunk, opt, prompt_mesh(1), in_turns=True
+    )
+    default = sharded_factor(problem, vec, channel, args, r_u, chunk, opt, prompt_mesh(1))
+    plain = square_root_factor(problem, vec, channel, options=EngineOptions(devices=1))
+    assert shard.shape == turns.shape == default.shape == (problem.d, problem.d)
+    gram = plain.T @ plain
+    scale = np.abs(gram).max()
+    assert scale > 0
+    assert np.abs(shard.T @ shard - gram).max() <= 1e-12 * scale
+    assert np.abs(turns.T @ turns - gram).max() <= 1e-12 * scale
+    # on host devices the default takes turns: the same chunks give the same factor
+    assert np.array_equal(default, turns)

@@ -76,12 +76,26 @@ def _sharded_fold(
 
 
 def sharded_factor(
-    problem: Any, vec: Any, channel: str, args: dict, r_u: Any, chunk: int, opt: Any, mesh: Mesh
+    problem: Any,
+    vec: Any,
+    channel: str,
+    args: dict,
+    r_u: Any,
+    chunk: int,
+    opt: Any,
+    mesh: Mesh,
+    *,
+    in_turns: bool | None = None,
 ) -> np.ndarray:
-    """The logits/probs square-root factor with chunks of ``chunk`` prompts per device."""
+    """The logits/probs square-root factor with chunks of ``chunk`` prompts per device.
+
+    ``in_turns``: the devices fold in turns (``_per_device_factor``) rather than as one
+    ``shard_map`` program; None takes turns on host (CPU) devices only."""
     n_dev = mesh.devices.size
     d, N = problem.d, problem.n_prompts
-    if mesh.devices.flat[0].platform == "cpu":
+    if in_turns is None:
+        in_turns = mesh.devices.flat[0].platform == "cpu"
+    if in_turns:
         return _per_device_factor(problem, vec, channel, args, r_u, chunk, opt, mesh)
     # each device's running factor stays d x d (tall-skinny QR after every chunk)
     r = jax.device_put(jnp.zeros((n_dev, d, d)), NamedSharding(mesh, P(AXIS)))
