@@ -1,4 +1,4 @@
-"""Claims stated here (sample 7, helper W):
+"""Claims stated here (sample 7, group W):
 
 - T1b's witness ``ray_far_member`` is the far end of the ray v_id - s k/|k| (s = 1e6 |v|): its
   norm is about 1e6 |v| and its cosine with v is at the infimum of the cosine range.

@@ -1,4 +1,4 @@
-"""Claims stated here (sample 7, helper X):
+"""Claims stated here (sample 7, group X):
 
 - ``nsp_by_circuits`` reports ``tau_rel`` = rank tolerance / sigma_1 of the column-normalised A.
 - A singular value exactly at the top of the grey band sqrt(tau s_1) is certified (margin 1).

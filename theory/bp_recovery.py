@@ -187,7 +187,9 @@ def bp_recovery_certificate(
     (1 - decision_tol) / t.
     *violated* iff the LP returns another code x with ``|A x - y| / |y| <= LP_TOL`` and
     ``|x|_1 <= |a|_1 (1 + 1e-9)`` (the witness ``recovered``), and a is not the unique minimiser:
-    A_S certified not injective, or a re-run dual vector with ``t > 1 + decision_tol``.
+    A_S certified not injective, or a re-run dual vector with ``t > 1 + decision_tol``; margin: min
+    of error / RECOVERY_TOL, LP_TOL / LP residual, |a|_1 (1 + 1e-9) / |x|_1 and the evidence of
+    non-uniqueness (the rank margin of A_S, or ``t / (1 + decision_tol)``).
     *undecided* otherwise (the two disagree, t is within decision_tol of 1, a rank is in the grey
     band, or the dual vector fails its re-run).
     """

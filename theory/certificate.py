@@ -241,8 +241,6 @@ class Certificate:
         cr = data.get("cosine_range")
         if cr is not None:
             data["cosine_range"] = CosineRange(cr["inf"], cr["sup"], cr["inf_attained"])
-        if data.get("symmetries") is not None:
-            data["symmetries"] = tuple(data["symmetries"])
         return cls(witness=witness, **data)
 
     @classmethod

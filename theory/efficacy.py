@@ -155,7 +155,9 @@ def sample_efficacy(
     seed: int = 0,
 ) -> EfficacySample:
     """Draw n orthogonal perturbations u of relative norm rho, run ``score`` (batched: (n, d) ->
-    (n,)) on 0, v and v + u, and compare the ratios R with the first-order prediction."""
+    (n,)) on 0, v and v + u, and compare the ratios R with the first-order prediction. n >= 2
+    (the KS test needs two draws). A gradient with |g - (g.v^) v^| <= 1e-12 |g| is parallel to
+    v (theta = 0): a degenerate sample, with no first-order residual or KS test."""
     v = as_vector("v", v)
     g = as_vector("gradient", gradient, v.size, against="v")
     rho = as_positive_real("rho", rho)

@@ -1,0 +1,175 @@
+"""Claims on ``theory/`` stated against the mathematics or a documented contract (sample 8, A):
+
+- ``dual_certificate`` projects the LP's dual vector onto ``A_S^T w = sign(a_S)``: the equality
+  residual is at the round-off of that least-squares step, <= 4 eps |A_S|_2 |w|_2.
+- A *violated* basis-pursuit certificate's margin is the documented minimum of its gates; with
+  ``A = [1, c]``, ``a = e_1`` the dual bound is tight (``t = |a|_1 / |x|_1 = c``), so the
+  ``t / (1 + decision_tol)`` term is the one that binds; on random instances the l1 term binds.
+- A non-degenerate ``EfficacySample`` without its first-order residual or KS p-value is refused.
+- ``sample_efficacy`` takes n = 2 (and refuses n = 1); a gradient off v by 1e-12 |g| or less is
+  the degenerate theta = 0 case, one off by more is not.
+- ``_exp_excess``'s series (|x| < 1e-2) is e^x - 1 - x to 4 ulps: its truncation after x^7 costs
+  x^6 / 20160 < 1e-16 relative, so every kept term must be right (the x^7 term alone is 4e-14
+  relative near the switch).
+- An ``IcaFit``'s unmixing, mixing and mean are read-only (the fit is a frozen record).
+- An exact T6 counterexample's ``equivalent`` is v plus its ``common_null_direction`` (as in
+  float), and it reads like v in every environment.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import sympy
+
+from theory.bp_recovery import (
+    LP_TOL,
+    RECOVERY_TOL,
+    bp_recovery_certificate,
+    dual_certificate,
+    verify_dual,
+)
+from theory.certificate import Verdict, ratio_margin
+from theory.efficacy import EfficacySample, sample_efficacy, t5_certificate
+from theory.environments import check_t6
+from theory.first_order import _exp_excess
+from theory.ica import fit_ica
+from theory.validation import InputError
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+def test_the_dual_vector_meets_its_equalities_to_round_off():
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    for _ in range(300):
+        m = int(rng.integers(3, 9))
+        p = int(rng.integers(m + 1, 2 * m + 4))
+        k = int(rng.integers(1, m))
+        A = rng.standard_normal((m, p)) * rng.choice([1.0, 1e3, 1e-3])
+        a = np.zeros(p)
+        S = rng.choice(p, k, replace=False)
+        a[S] = rng.standard_normal(k)
+        _, w, _ = dual_certificate(A, a)
+        _, eq = verify_dual(A, a, w)
+        scale = EPS * np.linalg.norm(A[:, S], 2) * np.linalg.norm(w)
+        worst = max(worst, eq / scale)
+    assert worst <= 4.0
+
+
+def _violated_margin(cert, decision_tol=1e-7):
+    d = cert.details
+    return min(
+        d["relative_error"] / RECOVERY_TOL,
+        ratio_margin(LP_TOL, d["lp_residual"]),
+        d["l1_planted"] * (1 + 1e-9) / d["l1_returned"],
+        d["dual_sup_norm"] / (1 + decision_tol),
+    )
+
+
+@pytest.mark.parametrize("c", [2.0, 3.0])
+def test_a_tight_dual_bound_makes_t_the_binding_margin(c):
+    A = np.array([[1.0, c]])
+    a = np.array([1.0, 0.0])
+    cert = bp_recovery_certificate(A, a)
+    assert cert.verdict is Verdict.VIOLATED
+    d = cert.details
+    # BP returns (0, 1/c): |x|_1 = 1/c, and w = 1 is the only dual vector: t = c
+    assert d["l1_returned"] == pytest.approx(1 / c, rel=1e-12)
+    assert d["dual_sup_norm"] == pytest.approx(c, rel=1e-12)
+    assert cert.margin == pytest.approx(c / (1 + 1e-7), rel=1e-12)
+    assert cert.margin == pytest.approx(_violated_margin(cert), rel=1e-12)
+
+
+def test_a_violated_margin_is_the_smallest_gate():
+    rng = np.random.default_rng(1)
+    seen = 0
+    for _ in range(12):
+        A = rng.standard_normal((4, 10))
+        a = np.zeros(10)
+        a[rng.choice(10, 3, replace=False)] = rng.standard_normal(3)
+        cert = bp_recovery_certificate(A, a)
+        if cert.verdict is not Verdict.VIOLATED:
+            continue
+        seen += 1
+        d = cert.details
+        l1_term = d["l1_planted"] * (1 + 1e-9) / d["l1_returned"]
+        # weak duality: |a|_1 = <A^T w, x> <= t |x|_1, so the l1 term is below t's (but for 1e-7)
+        assert l1_term <= d["dual_sup_norm"] * (1 + 1e-9)
+        assert cert.margin == pytest.approx(_violated_margin(cert), rel=1e-13)
+    assert seen >= 8
+
+
+@pytest.mark.parametrize("missing", ["first_order_residual", "ks_pvalue"])
+def test_a_non_degenerate_sample_needs_its_residual_and_p_value(missing):
+    fields = dict(
+        d=4,
+        rho=0.1,
+        slope=0.5,
+        ratios=np.ones(3),
+        degenerate=False,
+        first_order_residual=1e-3,
+        ks_statistic=0.2,
+        ks_pvalue=0.5,
+    )
+    fields[missing] = None
+    with pytest.raises(InputError, match="first-order residual and KS p-value"):
+        t5_certificate(EfficacySample(**fields))
+
+
+def _linear_score(w):
+    return lambda X: np.asarray(X) @ w
+
+
+def test_two_draws_are_a_sample_and_one_is_not():
+    v = np.array([1.0, 0.0, 0.0, 0.0])
+    g = np.array([1.0, 0.5, 0.0, 0.0])
+    sample = sample_efficacy(_linear_score(g), v, g, 0.1, n=2, seed=0)
+    assert sample.n == 2 and not sample.degenerate
+    with pytest.raises(InputError, match="n"):
+        sample_efficacy(_linear_score(g), v, g, 0.1, n=1, seed=0)
+
+
+@pytest.mark.parametrize(("off", "degenerate"), [(0.5e-12, True), (1.5e-12, False)])
+def test_theta_zero_is_a_gradient_within_1e_12_of_v(off, degenerate):
+    v = np.array([1.0, 0.0, 0.0, 0.0])
+    g = np.array([1.0, off, 0.0, 0.0])
+    sample = sample_efficacy(_linear_score(g), v, g, 0.1, n=8, seed=0)
+    assert sample.degenerate is degenerate
+    assert (sample.first_order_residual is None) is degenerate
+    assert math.isfinite(sample.slope)
+
+
+def test_the_series_of_e_to_the_x_minus_one_minus_x_is_right_to_four_ulps():
+    xs = np.array([0.00999, -0.00999, 0.0099, -0.0099, 0.009, -0.009, 0.005, -0.003, 1e-3])
+    got = _exp_excess(xs)
+    with mpmath.workdps(50):
+        exact = np.array([float(mpmath.expm1(mpmath.mpf(x)) - mpmath.mpf(x)) for x in xs])
+    assert np.all(np.abs(got - exact) <= 4 * EPS * exact)
+
+
+def test_an_exact_t6_counterexample_is_v_plus_its_common_null_direction():
+    L1, L2 = sympy.Matrix([[1, 0, 0]]), sympy.Matrix([[0, 1, 1]])
+    v = sympy.Matrix([1, 2, 3])
+    cert = check_t6([L1, L2], v)
+    assert cert.verdict is Verdict.VIOLATED
+    w = cert.witness
+    u = w["common_null_direction"]
+    assert np.abs(u).max() > 0
+    np.testing.assert_array_equal(w["equivalent"], w["v"] + u)
+    for L in (L1, L2):
+        Lf = np.array(L, dtype=float)
+        np.testing.assert_allclose(Lf @ w["equivalent"], Lf @ w["v"], rtol=0, atol=1e-15)
+
+
+def test_an_ica_fit_is_read_only():
+    rng = np.random.default_rng(0)
+    H = rng.laplace(size=(400, 2)) @ np.array([[1.0, 0.5], [0.2, 1.0]])
+    fit = fit_ica(H)
+    for name in ("unmixing", "mixing", "mean"):
+        arr = getattr(fit, name)
+        with pytest.raises(ValueError, match="read-only"):
+            arr[0] = 0.0
