@@ -11,6 +11,14 @@
 - ``_exp_excess``'s series (|x| < 1e-2) is e^x - 1 - x to 4 ulps: its truncation after x^7 costs
   x^6 / 20160 < 1e-16 relative, so every kept term must be right (the x^7 term alone is 4e-14
   relative near the switch).
+- ``EquivalenceClass.member(c)`` is ``v + basis @ c``: its coordinates in the orthonormal basis
+  are c.
+- With dim [v] = 0, ``member([])`` is v.
+- ``ray_cosine`` at s = 0 is cos(v, v_id) = a / sqrt(a^2 + b^2), as a float and in an array.
+- T1b's sampled members reach 1e3 |v|: along a one-dimensional ker L the sampled minimum cosine
+  is within 2e-3 of the infimum (a member at t |v| misses it by O(1 / t)).
+- A twin search that moved holds with the re-run's margin, tolerance / residual (the rank margin
+  of J(v) enters only when ker J(v) = 0 and nothing moved).
 - An ``IcaFit``'s unmixing, mixing and mean are read-only (the fit is a frozen record).
 - An exact T6 counterexample's ``equivalent`` is v plus its ``common_null_direction`` (as in
   float), and it reads like v in every environment.
@@ -20,6 +28,7 @@ from __future__ import annotations
 
 import math
 
+import jax.numpy as jnp
 import mpmath
 import numpy as np
 import pytest
@@ -37,6 +46,10 @@ from theory.efficacy import EfficacySample, sample_efficacy, t5_certificate
 from theory.environments import check_t6
 from theory.first_order import _exp_excess
 from theory.ica import fit_ica
+from theory.jacobian import LocalProblem, local_spectrum
+from theory.level_set import twin_search
+from theory.linear import equivalence_class, ray_cosine
+from theory.linear_checks import check_t1b
 from theory.validation import InputError
 
 EPS = float(np.finfo(np.float64).eps)
@@ -173,3 +186,58 @@ def test_an_ica_fit_is_read_only():
         arr = getattr(fit, name)
         with pytest.raises(ValueError, match="read-only"):
             arr[0] = 0.0
+
+
+def test_a_member_of_the_class_has_coordinates_c():
+    rng = np.random.default_rng(5)
+    L = rng.standard_normal((2, 5))
+    v = rng.standard_normal(5)
+    cls = equivalence_class(L, v)
+    c = rng.standard_normal(cls.dim) * 3
+    w = cls.member(c)
+    np.testing.assert_allclose(cls.basis.T @ (w - v), c, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(w, v + cls.basis @ c, rtol=0, atol=1e-14)
+
+
+def _norm_and_small_third(h):
+    """y = (|h|^2, 1e-6 h_3, 0): J(v) has rank 2, its second singular value ~1e-6 (a small rank
+    margin); the class near v is the circle |w| = |v|, w_3 = v_3."""
+    return jnp.stack([jnp.sum(h**2, axis=-1), 1e-6 * h[..., 2], jnp.zeros(h.shape[:-1])], axis=-1)
+
+
+def test_a_twin_search_that_moved_holds_with_the_rerun_margin():
+    problem = LocalProblem(_norm_and_small_third, np.zeros((1, 1, 3)), np.eye(3))
+    v = np.array([3.0, 4.0, 1.0])
+    cert = twin_search(problem, v, channel="logits", target_cosine=0.0)
+    assert cert.verdict is Verdict.HOLDS and cert.cosine < 0
+    rank_margin = local_spectrum(problem, v, "logits", None, None).decision.margin
+    rerun = ratio_margin(cert.residual_tolerance, cert.residual)
+    assert rank_margin < rerun  # so the two documented margins differ here
+    assert cert.margin == rerun
+
+
+def test_a_class_of_dimension_zero_has_one_member():
+    rng = np.random.default_rng(6)
+    L = rng.standard_normal((4, 3))
+    v = rng.standard_normal(3)
+    cls = equivalence_class(L, v)
+    assert cls.dim == 0
+    np.testing.assert_array_equal(cls.member([]), v)
+
+
+@pytest.mark.parametrize(("a", "b"), [(3.0, 4.0), (1.0, 0.0), (0.5, 2.0)])
+def test_the_ray_starts_at_v_id(a, b):
+    expected = a / math.hypot(a, b)
+    assert ray_cosine(a, b, 0.0) == pytest.approx(expected, rel=1e-15)
+    assert ray_cosine(a, b, np.array([0.0, 1.0]))[0] == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize("d", [3, 4, 5])
+def test_t1b_samples_reach_the_infimum_along_a_null_line(d):
+    rng = np.random.default_rng(d)
+    L = rng.standard_normal((d - 1, d))
+    v = rng.standard_normal(d)
+    cert = check_t1b(L, v)
+    assert cert.dim == 1 and cert.verdict is Verdict.HOLDS
+    gap = cert.details["sampled_min_cosine"] - cert.cosine_range.inf
+    assert 0 <= gap <= 2e-3
