@@ -19,6 +19,9 @@
   is within 2e-3 of the infimum (a member at t |v| misses it by O(1 / t)).
 - A twin search that moved holds with the re-run's margin, tolerance / residual (the rank margin
   of J(v) enters only when ker J(v) = 0 and nothing moved).
+- T3(a)'s neighbours are drawn from ``seed`` (default 0): around a v near the edge of the
+  rank-2 ball, where only some directions leave it, seed 0 and seed 1 see different neighbour
+  ranks and the default sees seed 0's.
 - An ``IcaFit``'s unmixing, mixing and mean are read-only (the fit is a frozen record).
 - An exact T6 counterexample's ``equivalent`` is v plus its ``common_null_direction`` (as in
   float), and it reads like v in every environment.
@@ -50,7 +53,10 @@ from theory.jacobian import LocalProblem, local_spectrum
 from theory.level_set import twin_search
 from theory.linear import equivalence_class, ray_cosine
 from theory.linear_checks import check_t1b
+from theory.local import spectrum_certificate
 from theory.validation import InputError
+
+from .test_claims_screen_e import _ball_problem
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -241,3 +247,16 @@ def test_t1b_samples_reach_the_infimum_along_a_null_line(d):
     assert cert.dim == 1 and cert.verdict is Verdict.HOLDS
     gap = cert.details["sampled_min_cosine"] - cert.cosine_range.inf
     assert 0 <= gap <= 2e-3
+
+
+def test_t3a_neighbours_come_from_the_seed_default_zero():
+    v = np.array([0.0, 0.3, 0.4])
+    problem = _ball_problem(np.array([0.0, 0.37, 0.4]))  # rank 2 on |h - c| < 0.1, v inside
+
+    def ranks(**kw):
+        cert = spectrum_certificate(problem, v, "logits", neighbours=8, radius=0.05, **kw)
+        return cert.details["neighbour_ranks"]
+
+    assert ranks(seed=0) != ranks(seed=1)  # the sphere of radius 0.05 leaves the ball in part
+    assert set(ranks(seed=0)) == {2, 3}
+    assert ranks() == ranks(seed=0)

@@ -146,7 +146,8 @@ def spectrum_certificate(
 ) -> Certificate:
     """T3(a) for (problem, channel, v): dim = d - rank, witness ``null_basis`` (d, d - rank).
 
-    Holds when the rank is certified, is the same at ``neighbours`` random points at distance
+    Holds when the rank is certified, is the same at ``neighbours`` random points (drawn from
+    ``seed``, default 0: the same seed, the same points) at distance
     ``radius max(|v|, 1)`` (constant rank, the theorem's hypothesis), the null and row bases pass
     their re-run in forward mode through the model (``rerun_bases``: null directions move the
     coordinates by at most the grey band's top sqrt(tau s_max), row directions by more); margin
