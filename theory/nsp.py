@@ -53,7 +53,8 @@ class NSPSearch:
 
 
 def _top_k_ratio(n: np.ndarray, k: int) -> tuple[float, np.ndarray]:
-    """max_{|S| <= k} |n_S|_1 / |n_{S^c}|_1 (attained by the k largest |n_i|) and that S."""
+    """max_{|S| <= k} |n_S|_1 / |n_{S^c}|_1 (attained by the k largest |n_i|) and that S; infinite
+    when |n_{S^c}|_1 <= 1e-14 |n_S|_1 (the rest is round-off), so the ratio is scale-free."""
     mag = np.abs(n)
     order = np.argsort(-mag, kind="stable")
     S = np.sort(order[:k])
