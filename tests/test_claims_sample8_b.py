@@ -4,7 +4,7 @@
   iff null directions stay at or below the top of the grey band ``sqrt(tau s_max)`` and row
   directions at or above it, so a basis whose image |J u| equals the band top exactly passes: a
   row direction with |J u| = band_top, or a null direction with |J u| = band_top, gives a re-run
-  margin of exactly 1 and ``check_t3b`` holds;
+  margin of exactly 1 and ``check_t3b`` holds, as does T3(a)'s ``spectrum_certificate``;
 - one ulp on the wrong side of the band top (a row direction just below it) fails the re-run and
   leaves T3(b) undecided.
 """
@@ -17,7 +17,7 @@ import numpy as np
 
 from theory.certificate import Verdict
 from theory.jacobian import LocalProblem, local_spectrum
-from theory.local import check_t3b, rerun_bases
+from theory.local import check_t3b, rerun_bases, spectrum_certificate
 
 
 def _identity(h):
@@ -97,3 +97,22 @@ def test_t3b_is_undecided_one_ulp_below_the_band_top():
     cert = check_t3b(problem, v, spectrum=just_below)
     assert cert.verdict is Verdict.UNDECIDED
     assert "re-run" in cert.reason
+
+
+def test_t3a_holds_when_a_row_direction_sits_exactly_at_the_band_top():
+    """T3(a) runs the same re-run: with J constant every neighbour has rank 1, and the row
+    direction at the band top passes with margin exactly 1."""
+    problem = _first_coordinate_problem(1)
+    v = np.array([0.5])
+    spec = local_spectrum(problem, v, "trait", None, None)
+    at_top = dataclasses.replace(spec, row_basis=np.array([[spec.decision.band_top]]))
+    cert = spectrum_certificate(problem, v, "trait", spectrum=at_top)
+    assert cert.details["neighbour_ranks"] == [1, 1]
+    assert cert.verdict is Verdict.HOLDS and cert.reason == ""
+    assert cert.margin == 1.0
+    just_below = dataclasses.replace(
+        spec, row_basis=np.array([[np.nextafter(spec.decision.band_top, 0.0)]])
+    )
+    assert spectrum_certificate(problem, v, "trait", spectrum=just_below).verdict is (
+        Verdict.UNDECIDED
+    )
