@@ -5,6 +5,9 @@
   kernel vector whose ratio is exactly ``1 + decision_tol`` leaves the verdict undecided.
 - The top-k ratio |n_S|_1 / |n_{S^c}|_1 is scale-free, and it is infinite exactly when the rest
   is at most 1e-14 of the top (round-off), finite above that.
+- ``fit_ica`` runs to the documented defaults, at most 1000 iterations to tolerance 1e-7, and
+  records them in the fit.
+- A two-sample test rejects only when its adjusted p-value is strictly below alpha.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import pytest
 
 from theory.certificate import Verdict
 from theory.norm_symmetry import check_t2a
+from theory.ica import fit_ica
 from theory.nsp import NSPSearch, _top_k_ratio, nsp_certificate
+from theory.two_sample import TwoSampleTest
 
 
 def test_t2a_holds_at_its_tolerance():
@@ -49,3 +54,18 @@ def test_the_top_k_ratio_is_scale_free_with_a_round_off_cut(scale, rest, infinit
         assert ratio == math.inf
     else:
         assert ratio == pytest.approx(1 / rest, rel=1e-12)
+
+
+def test_fit_ica_defaults_are_1000_iterations_to_1e_7():
+    rng = np.random.default_rng(2)
+    H = rng.laplace(size=(300, 2)) @ np.array([[1.0, 0.3], [0.4, 1.0]])
+    fit = fit_ica(H)
+    assert (fit.max_iter, fit.tol) == (1000, 1e-7)
+    explicit = fit_ica(H, max_iter=1000, tol=1e-7)
+    np.testing.assert_array_equal(fit.unmixing, explicit.unmixing)
+
+
+@pytest.mark.parametrize(("p", "rejects"), [(0.05, False), (float(np.nextafter(0.05, 0.0)), True)])
+def test_a_two_sample_test_rejects_strictly_below_alpha(p, rejects):
+    test = TwoSampleTest(p, 0.1, np.array([p]), np.array([0.1]), np.eye(1))
+    assert test.rejects(0.05) is rejects

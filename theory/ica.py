@@ -77,7 +77,8 @@ def fit_ica(
     tol: float = DEFAULT_ICA_TOL,
 ) -> IcaFit:
     """FastICA on the rows of H (whiten="unit-variance", fun="logcosh", parallel algorithm,
-    random_state=seed).
+    random_state=seed), at most ``max_iter`` (default 1000) iterations to the tolerance ``tol``
+    (default 1e-7) on the unmixing update; both are recorded in the fit.
 
     ``n_components`` defaults to the certified rank of the centred H. A ConvergenceWarning is caught
     and recorded in the fit (``converged=False``); other warnings are re-emitted.

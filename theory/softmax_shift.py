@@ -109,7 +109,8 @@ def _spectrum_undecided(cls: Any, name: str, dec: RankDecision) -> Certificate:
 def ones_direction(W: np.ndarray, decision: RankDecision) -> np.ndarray:
     """The unit direction of ``W^+ 1_V`` (at the rank cut-off of ``decision``): when 1_V is in the
     range of W, W moves every logit by the same nonzero amount along it, so it lies in the probs
-    class and not in the logits class."""
+    class and not in the logits class. A decision with an empty spectrum has s_1 = 0 (``rank``'s
+    convention) and sets no cut-off: the solver's default (``cond=None``)."""
     W = as_matrix("W", W)
     s1 = float(decision.singular_values[0]) if decision.singular_values.size else 0.0
     cond = decision.tolerance / s1 if s1 > 0 else None

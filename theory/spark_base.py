@@ -127,7 +127,8 @@ class SparkResult:
                        when none was needed; None in exact mode (a proof).
     residual         : float mode: ``sigma_min`` of the column-normalised circuit (<= tau).
     ambiguous_subset : float mode, undecided: the first subset whose rank fell in the grey band.
-    subsets_checked  : number of column subsets examined.
+    subsets_checked  : number of column subsets examined (0 when the rank of A alone decides full
+                       column rank, in exact and float mode).
     truncated_at     : the search stopped after subsets of this size (``max_size``), spark > it.
     """
 

@@ -23,7 +23,8 @@ _PRIME = 2_147_483_647  # 2**31 - 1: products of two residues fit in int64
 
 
 def _column_integer_matrix(A: sympy.Matrix) -> list[list[int]]:
-    """Scale each column by the lcm of its denominators: integer columns, same spark."""
+    """Scale each column by the lcm of its denominators: integer columns, same spark. The scaling
+    is in Python integers (``lcm // q``), never float, so entries of any size stay exact."""
     cols = []
     for j in range(A.cols):
         col = [sympy.Rational(x) for x in A[:, j]]

@@ -24,7 +24,8 @@ def batch_status(sv: np.ndarray, s: int, tau: float) -> tuple[np.ndarray, np.nda
     for singular values ``sv`` (n, s) in decreasing order.
 
     rank = #{sigma > tau}; dependent iff rank < s; undecided iff rank == s and some retained value
-    lies below sqrt(tau * sigma_1); margin = sigma_min / sqrt(tau * sigma_1).
+    lies below sqrt(tau * sigma_1); margin = sigma_min / sqrt(tau * sigma_1), inf where
+    sqrt(tau * sigma_1) = 0 (an all-zero subset: an empty band, nothing near an edge).
     """
     kept = sv > tau
     rank = kept.sum(axis=1)
