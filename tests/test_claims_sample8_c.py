@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from theory.certificate import Verdict
-from theory.norm_symmetry import check_t2a
 from theory.ica import fit_ica
+from theory.norm_symmetry import check_t2a
 from theory.nsp import NSPSearch, _top_k_ratio, nsp_certificate
 from theory.two_sample import TwoSampleTest
 
