@@ -7,6 +7,10 @@
   is at most 1e-14 of the top (round-off), finite above that.
 - ``fit_ica`` runs to the documented defaults, at most 1000 iterations to tolerance 1e-7, and
   records them in the fit.
+- A T2c certificate types its re-run: a member re-run through the softmax carries its residual
+  and the tolerance it was held to; with no member (dim = 0) neither is given.
+- The split's tolerance is 1e3 times its Wedin bound max(m, d) eps s_1 / s_r, never below
+  1e3 d eps: it grows with the condition number of L, not with its scale.
 - A two-sample test rejects only when its adjusted p-value is strictly below alpha.
 """
 
@@ -19,8 +23,11 @@ import pytest
 
 from theory.certificate import Verdict
 from theory.ica import fit_ica
+from theory.linear import equivalence_class
+from theory.linear_evidence import split_tolerance
 from theory.norm_symmetry import check_t2a
 from theory.nsp import NSPSearch, _top_k_ratio, nsp_certificate
+from theory.softmax_shift import check_t2c
 from theory.two_sample import TwoSampleTest
 
 
@@ -69,3 +76,30 @@ def test_fit_ica_defaults_are_1000_iterations_to_1e_7():
 def test_a_two_sample_test_rejects_strictly_below_alpha(p, rejects):
     test = TwoSampleTest(p, 0.1, np.array([p]), np.array([0.1]), np.eye(1))
     assert test.rejects(0.05) is rejects
+
+
+def test_a_t2c_rerun_comes_with_the_tolerance_it_was_held_to():
+    rng = np.random.default_rng(4)
+    H = rng.standard_normal((3, 4))
+    v = rng.standard_normal(4)
+    W = rng.standard_normal((5, 2)) @ rng.standard_normal((2, 4))  # rank 2: dim >= 2
+    cert = check_t2c(W, v, H)
+    assert cert.dim > 0 and cert.verdict is Verdict.HOLDS
+    assert cert.residual is not None and cert.residual_tolerance is not None
+    assert 0 <= cert.residual <= cert.residual_tolerance
+    full = check_t2c(rng.standard_normal((6, 4)), v, H)  # W injective, 1 not in range: dim 0
+    assert full.dim == 0
+    assert full.residual is None and full.residual_tolerance is None
+
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3])
+@pytest.mark.parametrize("condition", [1.0, 1e3, 1e6])
+def test_the_split_tolerance_is_a_thousand_wedin_bounds(scale, condition):
+    L = scale * np.array([[1.0, 0.0, 0.0], [0.0, 1.0 / condition, 0.0]])  # rank 2 of 3
+    cls = equivalence_class(L, np.array([1.0, 2.0, 3.0]))
+    assert (cls.rank, cls.dim) == (2, 1)
+    expected = 1e3 * max(3 * EPS * condition, 3 * EPS)
+    assert split_tolerance(cls) == pytest.approx(expected, rel=1e-9)

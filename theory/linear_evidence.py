@@ -87,7 +87,8 @@ def row_step(cls: EquivalenceClass, length: float, rng: np.random.Generator) -> 
 
 
 def split_tolerance(cls: EquivalenceClass) -> float:
-    """Relative round-off of quantities built from the split (orthogonality, norms)."""
+    """Relative round-off of quantities built from the split (orthogonality, norms): 1e3 times
+    the Wedin bound ``split_error``, at least 1e3 d eps."""
     return 1e3 * max(split_error(cls), cls.d * EPS)
 
 
