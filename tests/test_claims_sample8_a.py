@@ -22,6 +22,8 @@
 - T3(a)'s neighbours are drawn from ``seed`` (default 0): around a v near the edge of the
   rank-2 ball, where only some directions leave it, seed 0 and seed 1 see different neighbour
   ranks and the default sees seed 0's.
+- A twin search "moved" when cos(w, v) < 1 - 1e-9: one accepted step to cos = 1 - 1.5e-9 holds,
+  one to 1 - 0.5e-9 is a walk that did not move (undecided).
 - An ``IcaFit``'s unmixing, mixing and mean are read-only (the fit is a frozen record).
 - An exact T6 counterexample's ``equivalent`` is v plus its ``common_null_direction`` (as in
   float), and it reads like v in every environment.
@@ -56,6 +58,7 @@ from theory.linear_checks import check_t1b
 from theory.local import spectrum_certificate
 from theory.validation import InputError
 
+from .test_claims_sample6_q import _flat_problem
 from .test_claims_screen_e import _ball_problem
 
 EPS = float(np.finfo(np.float64).eps)
@@ -260,3 +263,26 @@ def test_t3a_neighbours_come_from_the_seed_default_zero():
     assert ranks(seed=0) != ranks(seed=1)  # the sphere of radius 0.05 leaves the ball in part
     assert set(ranks(seed=0)) == {2, 3}
     assert ranks() == ranks(seed=0)
+
+
+@pytest.mark.parametrize(("drop", "moved"), [(1.5e-9, True), (0.5e-9, False)])
+def test_a_walk_moved_when_its_cosine_is_below_one_minus_1e_9(drop, moved):
+    """B(w) = w_1 on R^3: the first step goes along -Pi_ker v / |Pi_ker v| and stays in the class;
+    its length is solved so that 1 - cos(w, v) = drop."""
+    import scipy.optimize
+
+    v = np.array([1.0, 1.0, 0.5])
+    nv = float(np.linalg.norm(v))
+    direction = -np.array([0.0, 1.0, 0.5]) / math.hypot(1.0, 0.5)
+
+    def one_minus_cos(step):
+        w = v + step * nv * direction
+        return 1.0 - float(w @ v) / (float(np.linalg.norm(w)) * nv)
+
+    step = scipy.optimize.brentq(lambda s: one_minus_cos(s) - drop, 1e-8, 1e-2, xtol=1e-18)
+    cert = twin_search(_flat_problem(), v, "logits", target_cosine=-1.0, max_steps=1, step=step)
+    assert cert.details["accepted"] == 1
+    assert 1 - cert.cosine == pytest.approx(drop, rel=1e-3)
+    assert (cert.verdict is Verdict.HOLDS) is moved
+    if not moved:
+        assert "no member other than v" in cert.reason
