@@ -11,6 +11,8 @@
   and the tolerance it was held to; with no member (dim = 0) neither is given.
 - The split's tolerance is 1e3 times its Wedin bound max(m, d) eps s_1 / s_r, never below
   1e3 d eps: it grows with the condition number of L, not with its scale.
+- ``nsp_by_lps`` reports ``tau_rel`` = rank tolerance / sigma_1 of A (scale-free; a rank-one A
+  has sigma_2 = 0 but sigma_1 > 0), and 1 for A = 0.
 - A two-sample test rejects only when its adjusted p-value is strictly below alpha.
 """
 
@@ -26,7 +28,8 @@ from theory.ica import fit_ica
 from theory.linear import equivalence_class
 from theory.linear_evidence import split_tolerance
 from theory.norm_symmetry import check_t2a
-from theory.nsp import NSPSearch, _top_k_ratio, nsp_certificate
+from theory.nsp import NSPSearch, _top_k_ratio, nsp_by_lps, nsp_certificate
+from theory.rank import decide_rank_from_singular_values
 from theory.softmax_shift import check_t2c
 from theory.two_sample import TwoSampleTest
 
@@ -103,3 +106,15 @@ def test_the_split_tolerance_is_a_thousand_wedin_bounds(scale, condition):
     assert (cls.rank, cls.dim) == (2, 1)
     expected = 1e3 * max(3 * EPS * condition, 3 * EPS)
     assert split_tolerance(cls) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1e3])
+def test_the_lp_search_reports_the_tolerance_relative_to_sigma_1(scale):
+    rng = np.random.default_rng(7)
+    for A in (scale * rng.standard_normal((2, 4)), scale * np.outer([1.0, 0.0], [1.0, -1.0, 3.0])):
+        s = np.linalg.svd(A, compute_uv=False)
+        tau = decide_rank_from_singular_values(s, A.shape, None).tolerance
+        found = nsp_by_lps(A, 1, None, 10_000)
+        assert found.tau_rel == pytest.approx(tau / s[0], rel=1e-12)
+        assert found.tau_rel < 1e-12  # relative: independent of the scale of A
+    assert nsp_by_lps(np.zeros((2, 3)), 1, None, 10_000).tau_rel == 1.0
