@@ -1,4 +1,4 @@
-"""Claims stated here (mutation survivors, sample 7, group V):
+"""Claims stated here (sample 7, group V):
 
 - ``check_t6`` on sympy readouts is exact: its details flag ``exact`` is True (numeric: absent);
 - ``check_t8_rate`` holds when the slope is within the slack, boundary included (gap == slack).

@@ -13,6 +13,8 @@
   1e3 d eps: it grows with the condition number of L, not with its scale.
 - ``nsp_by_lps`` reports ``tau_rel`` = rank tolerance / sigma_1 of A (scale-free; a rank-one A
   has sigma_2 = 0 but sigma_1 > 0), and 1 for A = 0.
+- T8's twin check draws its control sample from a random stream of its own: no sample of the
+  Amari curves starts where the control test's sample starts.
 - A two-sample test rejects only when its adjusted p-value is strictly below alpha.
 """
 
@@ -23,8 +25,10 @@ import math
 import numpy as np
 import pytest
 
+from synthetic.sources import gaussian_mask, random_mixing, source_sampler
 from theory.certificate import Verdict
 from theory.ica import fit_ica
+from theory.independence import check_t8_twin
 from theory.linear import equivalence_class
 from theory.linear_evidence import split_tolerance
 from theory.norm_symmetry import check_t2a
@@ -32,6 +36,8 @@ from theory.nsp import NSPSearch, _top_k_ratio, nsp_by_lps, nsp_certificate
 from theory.rank import decide_rank_from_singular_values
 from theory.softmax_shift import check_t2c
 from theory.two_sample import TwoSampleTest
+
+EPS = float(np.finfo(np.float64).eps)
 
 
 def test_t2a_holds_at_its_tolerance():
@@ -95,9 +101,6 @@ def test_a_t2c_rerun_comes_with_the_tolerance_it_was_held_to():
     assert full.residual is None and full.residual_tolerance is None
 
 
-EPS = float(np.finfo(np.float64).eps)
-
-
 @pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3])
 @pytest.mark.parametrize("condition", [1.0, 1e3, 1e6])
 def test_the_split_tolerance_is_a_thousand_wedin_bounds(scale, condition):
@@ -118,3 +121,30 @@ def test_the_lp_search_reports_the_tolerance_relative_to_sigma_1(scale):
         assert found.tau_rel == pytest.approx(tau / s[0], rel=1e-12)
         assert found.tau_rel < 1e-12  # relative: independent of the scale of A
     assert nsp_by_lps(np.zeros((2, 3)), 1, None, 10_000).tau_rel == 1.0
+
+
+def test_the_t8_control_sample_has_a_random_stream_of_its_own():
+    starts = []
+
+    def recording(laws, label):
+        law = source_sampler(laws)
+
+        def sampler(n, rng):
+            starts.append((label, n, rng.bit_generator.state["state"]["state"]))
+            return law(n, rng)
+
+        return sampler
+
+    check_t8_twin(
+        random_mixing(3, 3, seed=1),
+        gaussian_mask(("laplace", "gaussian", "gaussian")),
+        recording(("laplace", "gaussian", "gaussian"), "twin"),
+        n_samples=1000,
+        control_sample_sources=recording(("laplace", "uniform", "laplace"), "control"),
+        ica_sizes=np.array([300, 600]),
+        ica_seeds=range(2),
+    )
+    control_test = [state for label, n, state in starts if label == "control" and n == 1000]
+    curves = [state for label, n, state in starts if n != 1000]
+    assert len(control_test) == 2 and len(curves) == 8  # X and Y; 2 curves x 2 sizes x 2 seeds
+    assert not set(control_test) & set(curves)

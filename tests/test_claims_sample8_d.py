@@ -127,8 +127,6 @@ def test_rerun_twins_float_tolerance_floor_is_1e_10():
     """A = [1, 1], a = e_1, a' = e_2: A a = A a' = 1 exactly; 10 tau |D(a - a')| / |A a| =
     10 * 2 eps * sqrt(2) ~ 6e-15 < 1e-10, so the tolerance is exactly the floor 1e-10."""
     A = np.array([[1.0, 1.0]])
-    tau = max(A.shape) * float(np.finfo(np.float64).eps)
-    assert 10 * tau * math.sqrt(2.0) / 1.0 < 1e-12
     run = rerun_twins(A, 1, np.array([1.0, 0.0]), np.array([0.0, 1.0]))
     assert run.residual == 0.0 and run.verified
     assert run.tolerance == 1e-10
@@ -154,7 +152,7 @@ def test_t7_holds_with_decided_spark_carries_the_circuit_null_vector():
     the circuit's null vector, A n = 0 with all three entries nonzero."""
     A = np.random.default_rng(4).standard_normal((2, 3))
     cert = unique_recovery_certificate(A, 1)
-    assert cert.verdict == Verdict.HOLDS
+    assert cert.verdict is Verdict.HOLDS
     assert cert.details["spark"] == 3
     n = cert.witness["circuit_null_vector"]
     assert n.shape == (3,) and np.count_nonzero(n) == 3
@@ -167,7 +165,7 @@ def test_t7_holds_exact_carries_the_circuit_null_vector():
     A = sympy.Matrix([[1, 0, 1], [0, 1, 1]])
     assert _brute_force_spark(A) == 3
     cert = unique_recovery_certificate(A, 1)
-    assert cert.verdict == Verdict.HOLDS
+    assert cert.verdict is Verdict.HOLDS
     n = cert.witness["circuit_null_vector"]
     assert np.array_equal(np.abs(n), [1.0, 1.0, 1.0])
     assert np.array_equal(np.array(A.tolist(), dtype=float) @ n, [0.0, 0.0])
@@ -180,7 +178,6 @@ def test_t7_holds_after_truncated_search_has_no_circuit_witness():
     A = np.random.default_rng(5).standard_normal((3, 6))
     assert sum(math.comb(6, s) for s in (1, 2, 3)) > 30 >= sum(math.comb(6, s) for s in (1, 2))
     cert = unique_recovery_certificate(A, 1, max_subsets=30)
-    assert cert.verdict == Verdict.HOLDS
+    assert cert.verdict is Verdict.HOLDS
     assert cert.details["spark"] is None and cert.details["spark_lower_bound"] == 3
-    assert all(np.all(np.isfinite(v)) for v in cert.witness.values())
     assert dict(cert.witness) == {}

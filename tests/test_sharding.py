@@ -4,9 +4,17 @@
 JAX fixes its device count when it starts, so the two-device run is a subprocess with
 ``XLA_FLAGS=--xla_force_host_platform_device_count=2`` (two CPU devices)."""
 
+import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
+import scipy.linalg
 
-from theory.jacobian import EngineOptions
+from synthetic.local_problems import local_problem, steering_vector
+from synthetic.zoo import load_model, make_prompts
+from theory import jacobian_sharding
+from theory.jacobian import EngineOptions, _options, square_root_factor
+from theory.jacobian_sharding import prompt_mesh, sharded_factor
 
 from .host_devices import run_on_two_host_devices
 
@@ -51,22 +59,9 @@ def test_devices_must_be_a_local_device_count():
         EngineOptions(devices=10_000)
 
 
-@pytest.mark.parametrize("channel", ["logits", "probs"])
-@pytest.mark.parametrize("chunk", [2, 3])
-def test_the_shard_map_program_folds_the_one_device_factor(channel, chunk):
-    """The accelerator path (one ``shard_map`` program over the mesh) on a one-device mesh: its
-    factor R satisfies R^T R = J^T J of the plain loop, as does the factor of the devices folding in
-    turns, the default on host devices (N = 7 prompts: the last chunk is padded with weight-0
-    repeats)."""
-    import jax.numpy as jnp
-    import numpy as np
-    import scipy.linalg
-
-    from synthetic.local_problems import local_problem, steering_vector
-    from synthetic.zoo import load_model, make_prompts
-    from theory.jacobian import _options, square_root_factor
-    from theory.jacobian_sharding import prompt_mesh, sharded_factor
-
+def _factor_setup(channel):
+    """tiny-ln at layer 1, N = 7 prompts (a last chunk padded with weight-0 repeats), two
+    strengths: the arguments of ``sharded_factor`` and the plain one-device factor."""
     m = load_model("tiny-ln")
     problem = local_problem(m, 1, prompts=make_prompts(m, 7, 6, 0), alphas=(1.0, 2.0))
     vec = jnp.asarray(problem.vector(steering_vector(m)))
@@ -74,19 +69,49 @@ def test_the_shard_map_program_folds_the_one_device_factor(channel, chunk):
     k = min(problem.vocab, problem.d)
     r_u = jnp.asarray(scipy.linalg.qr(problem.w_u.T, mode="r")[0][:k])
     opt = _options(EngineOptions(devices=1))
-    shard = sharded_factor(
-        problem, vec, channel, args, r_u, chunk, opt, prompt_mesh(1), in_turns=False
-    )
-    turns = sharded_factor(
-        problem, vec, channel, args, r_u, chunk, opt, prompt_mesh(1), in_turns=True
-    )
-    default = sharded_factor(problem, vec, channel, args, r_u, chunk, opt, prompt_mesh(1))
     plain = square_root_factor(problem, vec, channel, options=EngineOptions(devices=1))
-    assert shard.shape == turns.shape == default.shape == (problem.d, problem.d)
+    return (problem, vec, channel, args, r_u), opt, plain
+
+
+@pytest.mark.parametrize("channel", ["logits", "probs"])
+@pytest.mark.parametrize("chunk", [2, 3])
+def test_the_shard_map_program_folds_the_one_device_factor(channel, chunk):
+    """The accelerator path (one ``shard_map`` program over the mesh) on a one-device mesh: its
+    factor R satisfies R^T R = J^T J of the plain loop, as does the factor of the devices folding
+    in turns; the default is the fold of its platform (in turns on host devices)."""
+    head, opt, plain = _factor_setup(channel)
+    mesh = prompt_mesh(1)
+    shard = sharded_factor(*head, chunk, opt, mesh, in_turns=False)
+    turns = sharded_factor(*head, chunk, opt, mesh, in_turns=True)
+    default = sharded_factor(*head, chunk, opt, mesh)
+    d = head[0].d
+    assert shard.shape == turns.shape == default.shape == (d, d)
     gram = plain.T @ plain
     scale = np.abs(gram).max()
     assert scale > 0
     assert np.abs(shard.T @ shard - gram).max() <= 1e-12 * scale
     assert np.abs(turns.T @ turns - gram).max() <= 1e-12 * scale
-    # on host devices the default takes turns: the same chunks give the same factor
-    assert np.array_equal(default, turns)
+    on_host = mesh.devices.flat[0].platform == "cpu"
+    assert np.array_equal(default, turns if on_host else shard)
+
+
+@pytest.mark.parametrize(("in_turns", "takes_turns"), [(None, True), (True, True), (False, False)])
+def test_host_devices_fold_in_turns_unless_told_otherwise(monkeypatch, in_turns, takes_turns):
+    """The SPMD program can deadlock XLA's CPU runtime, so on host devices the default folds in
+    turns; an explicit ``in_turns`` is obeyed. (Which fold runs is observed by wrapping
+    ``_per_device_factor``; the factor itself is checked above.)"""
+    host_mesh = jax.sharding.Mesh(np.asarray(jax.devices("cpu")[:1]), (jacobian_sharding.AXIS,))
+    calls = []
+    real = jacobian_sharding._per_device_factor
+
+    def recording(*args):
+        calls.append(len(args))
+        return real(*args)
+
+    monkeypatch.setattr(jacobian_sharding, "_per_device_factor", recording)
+    head, opt, plain = _factor_setup("logits")
+    kw = {} if in_turns is None else {"in_turns": in_turns}
+    r = sharded_factor(*head, 3, opt, host_mesh, **kw)
+    assert bool(calls) is takes_turns
+    gram = plain.T @ plain
+    assert np.abs(r.T @ r - gram).max() <= 1e-12 * np.abs(gram).max()

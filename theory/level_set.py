@@ -119,8 +119,9 @@ def twin_search(
     """Search [v] for a member far from v: minimise cos(w, v) on the level set {B(w) = B(v)}.
 
     Steps of ``step |v|`` (x1.5 after a success, /2 after a failure) along the class's tangent
-    space, each pulled back onto the level set by Gauss-Newton; a trial is kept only when its
-    residual is <= ``residual_tol`` and its cosine is lower. Stops at ``target_cosine``, after
+    space, each pulled back onto the level set by Gauss-Newton (at most 10 iterations, to
+    1e-3 ``residual_tol``); a trial is kept only when its residual is <= ``residual_tol`` and its
+    cosine is lower. Stops at ``target_cosine``, after
     ``max_steps`` trials, or when the step falls below 1e-6 |v|.
 
     The member w is re-run through ``verify`` (default: the problem's own behaviour map; pass a

@@ -191,7 +191,7 @@ def check_t1b(
     samples: int = 256,
 ) -> Certificate:
     """Check T1b: sampled members' cosines lie in the predicted interval (members v + z, z in
-    ker L at scales 1e-2 |v| to 1e3 |v|, so the sample reaches within ~1e-3 of the infimum when
+    ker L at scales up to 1e3 |v|, so the sample reaches within ~1e-3 of the infimum when
     ker L is a line); along the ray
     ``v_id - s k/|k|`` the measured cosines follow ``ray_cosine`` (decrease and limit proved in
     proofs_check), whose value at s = 1e300 is the infimum within 1e-12 (margin 1e-12 / gap); three

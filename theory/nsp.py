@@ -41,7 +41,7 @@ class NSPSearch:
     """What a method found: ``worst`` ratio (None: undecided, see ``reason``/``ambiguous``), the
     maximising kernel vector (None for a trivial kernel), the number of subsets or LPs evaluated,
     the margin of the rank decisions it rests on, and ``tau_rel``, the rank tolerance relative to
-    sigma_1 (it sets how closely the kernel vector must re-run; 1 when A = 0)."""
+    sigma_1 (it sets how closely the kernel vector must re-run; nsp_by_lps: 1 for A = 0)."""
 
     worst: float | None
     vector: np.ndarray | None

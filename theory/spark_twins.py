@@ -179,8 +179,8 @@ def unique_recovery_certificate(
     behaviour), margin ``spark / (2k + 1)`` (with the search truncated at 2k, its lower bound),
     with the float rank decisions' margin; infinite when A has full column rank (A is injective
     whatever k, even though the convention spark = p + 1 is <= 2k when 2k > p); its witness is
-    ``circuit_null_vector`` (A n = 0 on spark(A) columns) when the spark is decided, and empty
-    when the search stopped at 2k.
+    ``circuit_null_vector`` (A n = 0 on spark(A) columns) when spark(A) <= p is decided, and
+    empty otherwise (full column rank, or the search stopped at 2k).
     *violated* iff spark(A) <= 2k and the sparse twin pair ``a = n_S1``, ``a' = -n_S2`` (the
     witness) passes its re-run (``rerun_twins``: ``A a`` against ``A a'``, exactly in exact mode,
     and ``behaviour`` on both when given); margin ``min(2k / spark, tolerance / residual)``.
