@@ -71,7 +71,8 @@ class Alignment:
     """Estimated columns matched to planted ones up to permutation and sign.
 
     permutation : estimated column ``permutation[j]`` is matched to planted column j.
-    signs       : +-1 per planted column.
+    signs       : +-1 per planted column: -1 only where the matched cosine is negative (an
+                  orthogonal match, cos = 0, is not flipped).
     cosines     : |cos| between each planted column and its match (1 = recovered up to scale).
     aligned     : (d, k) the estimated columns, permuted and sign-flipped onto the planted order.
     """
