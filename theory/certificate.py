@@ -53,8 +53,9 @@ def _tag_float(x: float) -> Any:
 
 
 def plain(obj: Any) -> Any:
-    """Python data with numpy scalars and arrays turned into floats, ints, bools and lists
-    (non-finite floats stay floats; ``to_jsonable`` encodes them)."""
+    """Python data with numpy scalars and arrays, and any array-like (``__array__``: a JAX array),
+    turned into floats, ints, bools and lists (non-finite floats stay floats; ``to_jsonable``
+    encodes them)."""
     if isinstance(obj, enum.Enum):
         return obj.value
     if isinstance(obj, (str, bytes)):
