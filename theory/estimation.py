@@ -72,7 +72,9 @@ def check_t4(
     (1 when w = 0), leaves every score unchanged (a gate against the change a step of the same
     length inside S makes: else violated), and that step inside S does change the scores (else
     undecided: nothing is shown). ``member``: a claimed w + u to re-score in place of the one
-    built; the bias moves with it."""
+    built; the bias moves with it. With the same seed the member is the one
+    ``check_t1(centred(H), w, seed=seed, scale=|H|_2)`` draws: w + |w| u, u the first random unit
+    vector of ker(H_c); when ker(H_c) = {0} nothing moves and T4 holds with the rank margin."""
     H = as_matrix("H", H)
     wf = as_vector("w", w, H.shape[1], against="H")
     b = as_real("b", b)

@@ -52,6 +52,8 @@ KL_TOL, KL_TOL_ALL = 1e-2, 0.5
 #: A null direction's change at or below ``ROUNDOFF_CHANGE max(|B(v)|, 1)`` is round-off: its step
 #: is left out of the slope fit (a linear model moves by exactly 0 along ker J).
 ROUNDOFF_CHANGE = 64 * float(np.finfo(np.float64).eps)
+#: The smallest (eps^2 / 2) u^T F u a KL ratio is formed with (a normal float, every digit kept).
+FISHER_FLOOR = float(np.finfo(np.float64).tiny / np.finfo(np.float64).eps)
 
 
 def _steps(name: str, eps: Any, at_least: int = 1) -> np.ndarray:
@@ -154,7 +156,9 @@ def check_t3c(
     - ``kl``: KL / ((eps^2/2) u^T F u) for a random u, u^T F u = |R u|^2 from the probs factor,
       within KL_TOL of 1 at the smallest step and within KL_TOL_ALL at every step; when the
       probs rank is 0 or u^T F u = 0, KL = 0 at every step passes, else the ratio is undefined
-      (undecided unless another gate fails).
+      (undecided unless another gate fails). The ratio is formed only when its denominator
+      (eps_0^2 / 2) u^T F u is at least tiny / eps (~2e-292, a normal float with every digit);
+      below that (a softmax so peaked that F underflows) it counts as u^T F u = 0.
 
     ``eps`` (default: 7 steps ``max(|v|, 1) geomspace(1e-5, 1e-2, 7)``) may come in any order; it
     is sorted ascending (``details["eps"]``), so index 0 is the smallest step. Holds when the rank
@@ -210,13 +214,13 @@ def check_t3c(
         kls = kl_divergences(problem, vec, u, steps)
         details.update(kl=kls, uFu=uFu)
         witness["u_kl"] = u
-        if fisher.rank > 0 and uFu > 0:
+        if fisher.rank > 0 and 0.5 * float(steps[0]) ** 2 * uFu >= FISHER_FLOOR:
             ratios = kls / (0.5 * steps**2 * uFu)
             details.update(kl_ratios=ratios, kl_ratio=float(ratios[0]))
             details["kl_ratio_error_slope"] = fitted_slope(steps, np.abs(ratios - 1.0))
             gates["kl"] = ratio_margin(KL_TOL, abs(float(ratios[0]) - 1.0))
             gates["kl_all"] = ratio_margin(KL_TOL_ALL, float(np.max(np.abs(ratios - 1.0))))
-        elif np.any(kls):  # F u = 0: KL = O(eps^3), and KL / ((eps^2/2) u^T F u) is undefined
+        elif np.any(kls):  # F u = 0 (or underflowed): KL / ((eps^2/2) u^T F u) is undefined
             reason = "probs rank 0 or u^T F u = 0 (flat to first order along u): KL ratio undefined"
         else:  # KL = 0 = (eps^2/2) u^T F u at every step
             gates["kl"] = math.inf

@@ -138,7 +138,9 @@ def check_t8_laws(
     witness. The twin is re-verified exactly (``verify_twin``: same covariance, ``A^+ B`` the
     identity off the Gaussian block, not a permutation/scale of A); one that fails makes the
     verdict undecided. dim = g (g - 1)/2 (the rotation group left unidentified).
-    margin: A's rank decision (``RankDecision.margin``), with a twin also ``TwinCheck.margin``."""
+    margin: A's rank decision (``RankDecision.margin``), with a twin also ``TwinCheck.margin``.
+    ``angle`` (default pi/4) rotates the first Gaussian plane: pi/4 mixes the two Gaussian columns
+    equally (that block of ``A^+ B`` has entries +-1/sqrt(2)), the farthest from a permutation."""
     Af = as_matrix("A", A)
     mask = as_gaussian_mask(gaussian, Af.shape[1])
     angle = as_real("angle", angle)

@@ -133,7 +133,9 @@ def trait_rows(
     tangent map (``(W_U g_i)^T J_T`` at the read position): worth it only where d is small and the
     tangent map is compiled anyway, because it spares compiling the backward pass.
     ``devices`` (reverse mode): the first that many local devices share the chunks of prompts
-    (by default N / devices prompts each; ``theory.jacobian_sharding.sharded_trait_rows``)."""
+    (by default N / devices prompts each; ``theory.jacobian_sharding.sharded_trait_rows``).
+    ``direction_chunk`` (forward mode; default 64, as ``EngineOptions.direction_chunk``): basis
+    directions pushed through the tangent map at once; it changes the rows only by round-off."""
     mode = as_choice("mode", mode, TRAIT_MODES)
     if prompt_chunk is not None:
         prompt_chunk = as_positive_int("prompt_chunk", prompt_chunk)
