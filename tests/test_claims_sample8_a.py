@@ -24,6 +24,8 @@
   ranks and the default sees seed 0's.
 - A twin search "moved" when cos(w, v) < 1 - 1e-9: one accepted step to cos = 1 - 1.5e-9 holds,
   one to 1 - 0.5e-9 is a walk that did not move (undecided).
+- A twin search at a v where ker J(v) = 0 (a certified full rank) has nothing to walk along and
+  holds: v is locally identifiable, with the rank's margin.
 - An ``IcaFit``'s unmixing, mixing and mean are read-only (the fit is a frozen record).
 - An exact T6 counterexample's ``equivalent`` is v plus its ``common_null_direction`` (as in
   float), and it reads like v in every environment.
@@ -292,3 +294,20 @@ def test_a_walk_moved_when_its_cosine_is_below_one_minus_1e_9(drop, moved):
     assert (cert.verdict is Verdict.HOLDS) is moved
     if not moved:
         assert "no member other than v" in cert.reason
+
+
+def _identity_map(h):
+    return h * 1.0
+
+
+def test_a_twin_search_with_a_trivial_kernel_holds():
+    problem = LocalProblem(_identity_map, np.zeros((1, 1, 2)), np.eye(2))
+    v = np.array([1.0, 2.0])
+    cert = twin_search(problem, v, channel="logits")
+    spec = local_spectrum(problem, v, "logits", None, None)
+    assert spec.null_dim == 0 and spec.decision.certified
+    assert cert.details["trials"] == 0 and cert.cosine == 1.0
+    assert cert.verdict is Verdict.HOLDS and cert.reason == ""
+    assert cert.margin == min(
+        spec.decision.margin, ratio_margin(cert.residual_tolerance, cert.residual)
+    )
