@@ -304,7 +304,10 @@ def _zero_or_undecided(norm: float, scale: float, err: float, what: str) -> tupl
 
 
 def kernel_split(cls: Any) -> KernelSplit:
-    """The T1a/T1b split of v for a numeric (certified) or exact class."""
+    """The T1a/T1b split of v for a numeric (certified) or exact class. A part of v is zero when
+    its norm is at most ``err |v|``, ``err = max(split_error(cls), 16 d eps)`` (in the column-
+    equilibrated coordinates the same Wedin term from their singular values, the same floor), so
+    a part below ``16 d eps |v|`` is never told from round-off."""
     if isinstance(cls, ExactEquivalenceClass):
         k = cls.kernel_part
         return KernelSplit(k, cls.point, bool(k.is_zero_matrix), bool(cls.point.is_zero_matrix))
