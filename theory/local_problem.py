@@ -52,7 +52,8 @@ class LocalProblem:
     w_u        : (d, V) unembedding; ``b_u`` (V,) its bias or None.
     positions  : steered positions P (None: all T).
     alphas     : strengths A (non-empty, finite).
-    plus/minus : disjoint token sets S+ and S- of the trait score (the trait channel needs them).
+    plus/minus : disjoint token sets S+ and S- of the trait score (the trait channel needs them);
+                 each lists a token at most once (a repeated token is an InputError).
     meta       : JSON-safe labels copied into certificates (e.g. model name, layer).
     """
 

@@ -192,7 +192,7 @@ def nsp_certificate(
     """The NSP(k) verdict on a search's result, after re-running its kernel vector n: n must be
     in ker A (``kernel_residual`` <= 10 sqrt(p) tau_rel, at least 1e-12), and its own ratio
     ``|n_S|_1 / |n_{S^c}|_1`` (S its k largest entries) must be the reported worst one (to
-    1e-9 relative); otherwise the verdict is undecided."""
+    ``1e-9 max(1, |worst|)``); otherwise the verdict is undecided."""
     common = dict(theorem="T7", claim=NSP_CLAIM, tolerance=decision_tol, d=A.shape[1])
     if search.worst is None:
         return Certificate(

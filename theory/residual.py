@@ -25,7 +25,7 @@ def _flat(x: Any) -> np.ndarray:
 def behaviour_residual(b_w: Any, b_v: Any, b_0: Any | None = None) -> float:
     """|B(w) - B(v)| / |B(v) - B(0)|: a value at round-off level says w and v steer identically.
 
-    When steering v moves the behaviour by less than sqrt(eps) * max(1, |B(v)|) (v steers nothing,
+    When steering v moves the behaviour by at most sqrt(eps) * max(1, |B(v)|) (v steers nothing,
     e.g. v in ker L), that ratio would divide round-off by round-off, so the scale becomes
     max(1, |B(v)|) instead: the residual is then relative to the behaviour itself, or absolute.
     """

@@ -144,7 +144,10 @@ def check_t2c(
     violated) and moves every logit vector by a constant (a gate: else violated). When 1_V is in
     the range of W that constant must be clearly nonzero (a gate: else undecided, the member shows
     nothing the logits class does not); otherwise the probs class is the logits class v + ker W
-    and the constant is 0. ``member``: a claimed member to re-run in place of the one built."""
+    and the constant is 0. The change ``W (w - v)`` may differ from a constant vector by
+    ``allowed = max(1e3 eps |W|_2, 10 tau) |w - v|`` (tau the class's rank tolerance); with 1 in
+    range W the constant, ``|shift| sqrt(V)``, must exceed ``10 allowed``. ``member``: a claimed
+    member to re-run in place of the one built."""
     W = as_matrix("W", W)
     vf = as_vector("v", v, W.shape[1], against="W")
     H = as_matrix("H", H)
