@@ -48,6 +48,21 @@ def _tau(W: np.ndarray) -> float:
     return tau
 
 
+def _certify(W: np.ndarray, tau: float, delta: np.ndarray):
+    """check_t2c on the member v_0 + delta, with the documented ``allowed`` at |delta|."""
+    cert = check_t2c(W, _V_0, _H, member=_V_0 + delta)
+    return cert, _allowed(W, tau, float(np.linalg.norm(delta)))
+
+
+def _assert_verdict(cert, verdict: Verdict, failing: Verdict, gate: str) -> None:
+    """``verdict`` with an empty reason, or ``failing`` with a reason naming ``gate``."""
+    assert cert.verdict is verdict
+    if verdict is failing:
+        assert gate in cert.reason
+    else:
+        assert cert.reason == ""
+
+
 @pytest.mark.parametrize("t", [0.125, 8.0])
 @pytest.mark.parametrize("g", [4.0, 1024.0])
 @pytest.mark.parametrize(
@@ -58,16 +73,10 @@ def test_member_logit_change_may_differ_from_a_constant_by_allowed(g, k, verdict
     assert float(np.linalg.norm(W, 2)) == pytest.approx(g, rel=1e-14)
     tau = _tau(W)
     s = k * _allowed(W, tau, t) / g  # off-constant part g |s| = k allowed (step ~ t)
-    w = _V_0 + np.array([t, s, 0.0, 0.0])
-    allowed = _allowed(W, tau, float(np.linalg.norm(w - _V_0)))
-    cert = check_t2c(W, _V_0, _H, member=w)
+    cert, allowed = _certify(W, tau, np.array([t, s, 0.0, 0.0]))
     centred = cert.details["logit_change_off_constant"]
     assert centred / allowed == pytest.approx(k, rel=1e-2)
-    assert cert.verdict is verdict
-    if verdict is Verdict.VIOLATED:
-        assert "logits move by a constant" in cert.reason
-    else:
-        assert cert.reason == ""
+    _assert_verdict(cert, verdict, Verdict.VIOLATED, "logits move by a constant")
 
 
 @pytest.mark.parametrize("r", [0.125, 8.0])
@@ -80,14 +89,8 @@ def test_logit_shift_must_exceed_ten_times_allowed(g, k, verdict, r):
     tau = _tau(W)
     # a step r e_4 along ker W, plus a tiny constant-shift step t e_1
     t = k * _allowed(W, tau, r) / g  # constant |shift| sqrt(V) = g |t|
-    w = _V_0 + np.array([t, 0.0, 0.0, r])
-    allowed = _allowed(W, tau, float(np.linalg.norm(w - _V_0)))
-    cert = check_t2c(W, _V_0, _H, member=w)
+    cert, allowed = _certify(W, tau, np.array([t, 0.0, 0.0, r]))
     assert cert.details["logit_change_off_constant"] == 0.0
     constant = abs(cert.details["logit_shift"]) * math.sqrt(W.shape[0])
     assert constant / allowed == pytest.approx(k, rel=1e-2)
-    assert cert.verdict is verdict
-    if verdict is Verdict.UNDECIDED:
-        assert "logit shift nonzero" in cert.reason
-    else:
-        assert cert.reason == ""
+    _assert_verdict(cert, verdict, Verdict.UNDECIDED, "logit shift nonzero")
